@@ -129,9 +129,7 @@ export interface ReadOptions {
 
 /** Raised by readers only in strict mode, or for a whole input that cannot be opened. */
 export class InputError extends Error {
-  constructor(
-    readonly issue: ReadIssue,
-  ) {
+  constructor(readonly issue: ReadIssue) {
     super(`${issue.file}: ${issue.location}: ${issue.reason}`);
     this.name = "InputError";
   }

@@ -1,0 +1,175 @@
+/**
+ * `dcomhunt rules list|show|lint`: what rules are bundled, one rule in full, and the silent traps of a
+ * rule's SPL (with inputs: which of its filters match nothing in a sample of the data).
+ */
+import { readFileSync } from "node:fs";
+import { toSplunkEvent } from "../events/fields.js";
+import { readInputs } from "../readers/index.js";
+import { formatTextTable } from "../report/results.js";
+import { type LintFinding, lintPipeline, searchComparisons } from "../rules/lint.js";
+import { type LoadedRule, selectRules } from "../rules/loader.js";
+import { compileSearchExpression, parseSpl } from "../spl/index.js";
+import {
+  type Command,
+  type CommandSpec,
+  choiceOpt,
+  EXIT_DETECTIONS,
+  EXIT_OK,
+  helpText,
+  intOpt,
+  listOpt,
+  openOutput,
+  parseCommandArgs,
+  stringOpt,
+  UsageError,
+} from "./common.js";
+import { fieldViewFromArgs, fieldViewOptionHelp, fieldViewOptionSpecs } from "./field-options.js";
+import { ruleChecks } from "./scan.js";
+
+export const rulesSpec: CommandSpec = {
+  name: "rules",
+  summary: "list, show and lint detection rules",
+  usage:
+    "dcomhunt rules list [--rules SEL] | rules show <id|name|file> | rules lint [--rules SEL] [inputs...]",
+  options: {
+    rules: { type: "string", short: "r", multiple: true },
+    format: { type: "string", short: "f" },
+    output: { type: "string", short: "o" },
+    sample: { type: "string" },
+    ...fieldViewOptionSpecs,
+  },
+  help: {
+    rules: "which rules: a pack (seed, dcom, all), a rule id or name, or a rule file/folder (default all)",
+    format: "list/lint: table (default) or json",
+    output: "write to FILE instead of standard output",
+    sample: "lint with inputs: events sampled (default 100000)",
+    ...fieldViewOptionHelp,
+  },
+  details:
+    "lint exits 1 when it reports findings, 0 when the rules are clean, 2 on a bad rule file.\n" +
+    "Findings: match-case, match-substring, sort-limit, sourcetype-naming, wildcard-prefix, no-data (with inputs).",
+};
+
+function kindOf(r: LoadedRule): string {
+  return r.sequence ? "sequence" : "search";
+}
+
+/** Comparisons of the leading search that match no event of the sample. */
+async function dataFindings(
+  rules: LoadedRule[],
+  inputs: string[],
+  sample: number,
+  view: ReturnType<typeof fieldViewFromArgs>,
+): Promise<LintFinding[]> {
+  type Probe = {
+    rule: LoadedRule;
+    offset: number;
+    text: string;
+    test: ReturnType<typeof compileSearchExpression>;
+    hits: number;
+  };
+  const probes: Probe[] = [];
+  for (const rule of rules) {
+    if (!rule.search) continue;
+    const pipeline = parseSpl(rule.search, { file: rule.file });
+    const first = pipeline.commands[0];
+    if (first?.name !== "search") continue;
+    for (const c of searchComparisons(first.expr)) {
+      const text = `${c.field}${c.op}${c.raw}`;
+      probes.push({
+        rule,
+        offset: c.pos,
+        text,
+        test: compileSearchExpression(text, { fieldView: view }),
+        hits: 0,
+      });
+    }
+  }
+  let n = 0;
+  for await (const ev of readInputs(inputs, {})) {
+    const se = toSplunkEvent(ev, view);
+    for (const p of probes) if (p.hits === 0 && p.test(se)) p.hits++;
+    if (++n >= sample) break;
+  }
+  const { lineColAt } = await import("../rules/lint.js");
+  return probes
+    .filter((p) => p.hits === 0)
+    .map((p) => {
+      const pos = lineColAt(p.rule.search ?? "", p.offset);
+      const s = p.rule.searchStart ?? { line: 1, col: 1, block: true };
+      return {
+        file: p.rule.file,
+        line: s.line + pos.line - 1,
+        col: pos.line === 1 || s.block ? s.col + pos.col - 1 : pos.col,
+        code: "no-data",
+        message: `${p.text} matches none of the ${n} sampled events`,
+      };
+    });
+}
+
+export const rulesCommand: Command = async (argv) => {
+  const args = parseCommandArgs(rulesSpec, argv);
+  if (!args) {
+    process.stdout.write(helpText(rulesSpec));
+    return EXIT_OK;
+  }
+  const [sub, ...rest] = args.positionals;
+  const format = choiceOpt(args.values, "format", ["table", "json"] as const, "table", "rules");
+  const out = openOutput(stringOpt(args.values, "output"));
+  const checks = ruleChecks();
+  try {
+    switch (sub) {
+      case "list": {
+        const rules = selectRules(listOpt(args.values, "rules"), checks);
+        const rows = rules.map((r) => ({
+          id: r.id,
+          name: r.name,
+          pack: r.pack,
+          kind: kindOf(r),
+          severity: r.severity,
+          status: r.status,
+          version: String(r.version),
+          tests: String(r.tests?.length ?? 0),
+        }));
+        if (format === "json") out.write(`${JSON.stringify(rows, null, 2)}\n`);
+        else out.write(formatTextTable(["pack", "kind", "severity", "tests", "id", "name"], rows, true));
+        return EXIT_OK;
+      }
+      case "show": {
+        if (rest.length !== 1) throw new UsageError("rules show: give one rule id, name or file");
+        const [rule] = selectRules(rest, checks);
+        if (format === "json") {
+          const { searchStart: _s, ...plain } = rule;
+          out.write(`${JSON.stringify(plain, null, 2)}\n`);
+        } else {
+          out.write(`# ${rule.file}\n${readFileSync(rule.file, "utf8")}`);
+        }
+        return EXIT_OK;
+      }
+      case "lint": {
+        const rules = selectRules(listOpt(args.values, "rules"), checks);
+        const findings: LintFinding[] = [];
+        for (const rule of rules) {
+          if (rule.search) findings.push(...lintPipeline(rule, parseSpl(rule.search, { file: rule.file })));
+        }
+        if (rest.length) {
+          const view = fieldViewFromArgs(args.values, "rules lint");
+          findings.push(
+            ...(await dataFindings(rules, rest, intOpt(args.values, "sample", 100000, "rules lint"), view)),
+          );
+        }
+        findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
+        if (format === "json") out.write(`${JSON.stringify(findings, null, 2)}\n`);
+        else {
+          for (const f of findings) out.write(`${f.file}:${f.line}:${f.col}: ${f.code}: ${f.message}\n`);
+          process.stderr.write(`${findings.length} finding(s) in ${rules.length} rule(s)\n`);
+        }
+        return findings.length ? EXIT_DETECTIONS : EXIT_OK;
+      }
+      default:
+        throw new UsageError(`rules: expected list, show or lint (got '${sub ?? ""}')`);
+    }
+  } finally {
+    await out.close();
+  }
+};

@@ -1,0 +1,43 @@
+/** The end-of-run summary on stderr: what was read, what was skipped and why, what was found. */
+import type { ReadIssue } from "../events/model.js";
+
+export interface RunSummary {
+  files: number;
+  bytes: number;
+  records: number;
+  skipped: number;
+  duplicates?: number;
+  issues: ReadIssue[];
+  issueCounts: Map<string, number>;
+  seconds: number;
+  /** Extra lines (rows per rule, suppressed rows ...). */
+  lines?: string[];
+}
+
+const MAX_ISSUES_SHOWN = 20;
+
+export function formatIssue(issue: ReadIssue): string {
+  const lost = issue.lost === "none" ? "still read" : `${issue.lost} skipped`;
+  const n = issue.skippedRecords ? `, ${issue.skippedRecords} record(s)` : "";
+  return `${issue.file}: ${issue.location}: ${issue.reason} (${lost}${n})`;
+}
+
+export function formatSummary(s: RunSummary): string {
+  const mb = (s.bytes / 1048576).toFixed(1);
+  const rate = s.seconds > 0 ? Math.round(s.records / s.seconds) : s.records;
+  const out: string[] = [];
+  out.push(
+    `dcomhunt: ${s.files} file(s), ${mb} MB, ${s.records} record(s) read, ${s.skipped} skipped` +
+      (s.duplicates !== undefined ? `, ${s.duplicates} duplicate(s) dropped` : "") +
+      ` in ${s.seconds.toFixed(2)} s (${rate} records/s)`,
+  );
+  if (s.issueCounts.size) {
+    out.push("input problems:");
+    for (const [reason, count] of [...s.issueCounts].sort((a, b) => b[1] - a[1]))
+      out.push(`  ${count} x ${reason}`);
+    for (const issue of s.issues.slice(0, MAX_ISSUES_SHOWN)) out.push(`  ${formatIssue(issue)}`);
+    if (s.issues.length > MAX_ISSUES_SHOWN) out.push(`  ... ${s.issues.length - MAX_ISSUES_SHOWN} more`);
+  }
+  for (const l of s.lines ?? []) out.push(l);
+  return `${out.join("\n")}\n`;
+}

@@ -1,0 +1,266 @@
+/**
+ * Loads rule files (YAML) and selects rules for a run. A bad rule file is never half-loaded: every
+ * problem is collected with file:line:col and the caller stops the run (exit code 2).
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Ajv, type ErrorObject } from "ajv";
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { type RuleDefinition, ruleSchema } from "./schema.js";
+
+export interface RuleProblem {
+  file: string;
+  line: number;
+  col: number;
+  message: string;
+}
+
+export class RuleError extends Error {
+  constructor(readonly problems: RuleProblem[]) {
+    super(problems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.message}`).join("\n"));
+    this.name = "RuleError";
+  }
+}
+
+export interface LoadedRule extends RuleDefinition {
+  /** Path of the rule file. */
+  file: string;
+  /** Line and column where the `search` text starts in the file (for SPL diagnostics). */
+  searchStart?: { line: number; col: number; block: boolean };
+}
+
+/** Extra checks a caller plugs in (SPL parsing, sequence schema), returning problems relative to the rule. */
+export interface RuleChecks {
+  /** Check an SPL search; return [line, col, message] relative to the SPL text (1-based), or nothing. */
+  search?: (spl: string, rule: RuleDefinition) => { line: number; col: number; message: string }[];
+  /** Check a `sequence:` block; return problems with a path inside it (e.g. ["steps", 0, "search"]). */
+  sequence?: (
+    sequence: Record<string, unknown>,
+    rule: RuleDefinition,
+  ) => { path: (string | number)[]; message: string }[];
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validateRule = ajv.compile<RuleDefinition>(ruleSchema);
+
+/** The bundled rules folder (`rules/` at the package root). */
+export function bundledRulesDir(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  // src/rules -> ../../rules ; dist/rules -> ../../rules
+  return path.resolve(here, "..", "..", "rules");
+}
+
+function nodeAt(doc: ReturnType<typeof parseDocument>, jsonPath: (string | number)[]): Node | null {
+  let best: Node | null = doc.contents as Node | null;
+  for (let i = 1; i <= jsonPath.length; i++) {
+    const n = doc.getIn(jsonPath.slice(0, i), true) as Node | undefined;
+    if (n === undefined || n === null || typeof n !== "object") break;
+    best = n;
+  }
+  return best;
+}
+
+function keyNodeAt(doc: ReturnType<typeof parseDocument>, jsonPath: (string | number)[]): Node | null {
+  if (jsonPath.length === 0) return null;
+  const parent = jsonPath.length === 1 ? doc.contents : doc.getIn(jsonPath.slice(0, -1), true);
+  if (!isMap(parent)) return null;
+  const last = jsonPath[jsonPath.length - 1];
+  for (const pair of parent.items) {
+    if (isScalar(pair.key) && pair.key.value === last) return pair.key as Node;
+  }
+  return null;
+}
+
+function positionOf(lc: LineCounter, node: Node | null): { line: number; col: number } {
+  const offset = node?.range?.[0] ?? 0;
+  return lc.linePos(offset);
+}
+
+function ajvMessage(e: ErrorObject): string {
+  const where = e.instancePath ? e.instancePath.slice(1).replace(/\//g, ".") : "rule";
+  switch (e.keyword) {
+    case "required":
+      return `${where}: missing required field '${(e.params as { missingProperty: string }).missingProperty}'`;
+    case "additionalProperties":
+      return `${where}: unknown field '${(e.params as { additionalProperty: string }).additionalProperty}'`;
+    case "enum":
+      return `${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(", ")}`;
+    case "oneOf":
+      return e.instancePath.includes("/tests/")
+        ? `${where}: a test needs exactly one of 'scenario' or 'file'`
+        : `${where}: needs exactly one of 'search' or 'sequence'`;
+    default:
+      return `${where}: ${e.message ?? "invalid"}`;
+  }
+}
+
+/** Parse and validate one rule file. Throws RuleError listing every problem. */
+export function loadRuleFile(file: string, checks: RuleChecks = {}): LoadedRule {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new RuleError([
+      { file, line: 1, col: 1, message: `cannot read rule file: ${(err as Error).message}` },
+    ]);
+  }
+  return parseRuleText(text, file, checks);
+}
+
+export function parseRuleText(text: string, file: string, checks: RuleChecks = {}): LoadedRule {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const problems: RuleProblem[] = [];
+  for (const e of doc.errors) {
+    const pos = lc.linePos(e.pos[0]);
+    problems.push({ file, line: pos.line, col: pos.col, message: `YAML: ${e.message.split("\n")[0]}` });
+  }
+  if (problems.length) throw new RuleError(problems);
+  const value = doc.toJS() as unknown;
+  if (!validateRule(value)) {
+    const seen = new Set<string>();
+    for (const e of validateRule.errors ?? []) {
+      // oneOf/if noise: report the branch error only once per location.
+      if (e.keyword === "if" || e.schemaPath.includes("/oneOf/")) continue;
+      const pathParts = e.instancePath
+        .split("/")
+        .slice(1)
+        .map((p) => (/^\d+$/.test(p) ? Number(p) : p.replace(/~1/g, "/").replace(/~0/g, "~")));
+      const node =
+        e.keyword === "additionalProperties"
+          ? keyNodeAt(doc, [...pathParts, (e.params as { additionalProperty: string }).additionalProperty])
+          : nodeAt(doc, pathParts);
+      const pos = positionOf(lc, node);
+      const message = ajvMessage(e);
+      const key = `${pos.line}:${pos.col}:${message}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      problems.push({ file, line: pos.line, col: pos.col, message });
+    }
+    throw new RuleError(problems);
+  }
+  const rule: LoadedRule = { ...(value as RuleDefinition), file };
+  if (rule.search !== undefined) {
+    const node = doc.get("search", true) as Node | undefined;
+    if (isScalar(node) && node.range) {
+      const block = node.type === "BLOCK_LITERAL" || node.type === "BLOCK_FOLDED";
+      const start = lc.linePos(node.range[0]);
+      // A block scalar's content starts on the next line, indented; a flow scalar after its quote.
+      const firstContentLine = block ? start.line + 1 : start.line;
+      const indentMatch = block ? /^( *)/.exec(text.split("\n")[firstContentLine - 1] ?? "") : null;
+      rule.searchStart = {
+        line: firstContentLine,
+        col: block ? (indentMatch?.[1].length ?? 0) + 1 : start.col + (node.type === "PLAIN" ? 0 : 1),
+        block,
+      };
+    }
+    for (const p of checks.search?.(rule.search, rule) ?? []) {
+      const s = rule.searchStart ?? { line: 1, col: 1, block: true };
+      const line = s.line + p.line - 1;
+      const col = p.line === 1 || s.block ? s.col + p.col - 1 : p.col;
+      problems.push({ file, line, col, message: p.message });
+    }
+  }
+  if (rule.sequence !== undefined && checks.sequence) {
+    for (const p of checks.sequence(rule.sequence, rule)) {
+      const node = nodeAt(doc, ["sequence", ...p.path]);
+      const pos = positionOf(lc, node);
+      problems.push({ file, line: pos.line, col: pos.col, message: p.message });
+    }
+  }
+  if (isSeq(doc.get("tests", true))) {
+    // Test names must be unique within a rule: they name rows of the validate matrix.
+    const names = new Set<string>();
+    (rule.tests ?? []).forEach((t, i) => {
+      if (names.has(t.name)) {
+        const pos = positionOf(lc, nodeAt(doc, ["tests", i, "name"]));
+        problems.push({
+          file,
+          line: pos.line,
+          col: pos.col,
+          message: `tests: duplicate test name '${t.name}'`,
+        });
+      }
+      names.add(t.name);
+    });
+  }
+  if (problems.length) throw new RuleError(problems);
+  return rule;
+}
+
+function ruleFilesIn(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...ruleFilesIn(full));
+    else if (/\.ya?ml$/i.test(entry.name)) out.push(full);
+  }
+  return out;
+}
+
+/** Every rule file under a folder, all validated; problems of all files are reported together. */
+export function loadRulesDir(dir: string, checks: RuleChecks = {}): LoadedRule[] {
+  const rules: LoadedRule[] = [];
+  const problems: RuleProblem[] = [];
+  for (const file of ruleFilesIn(dir)) {
+    try {
+      rules.push(loadRuleFile(file, checks));
+    } catch (err) {
+      if (err instanceof RuleError) problems.push(...err.problems);
+      else throw err;
+    }
+  }
+  if (problems.length) throw new RuleError(problems);
+  return rules;
+}
+
+/**
+ * Select rules for `--rules` values: a bundled pack name (`seed`, `dcom`, `all`), a rule id or name
+ * (bundled), or a path to a rule file or folder. Duplicates (same id) are kept once. Unknown selectors
+ * are a usage error (thrown as RuleError at 1:1 of the selector).
+ */
+export function selectRules(
+  selectors: string[],
+  checks: RuleChecks = {},
+  bundledDir = bundledRulesDir(),
+): LoadedRule[] {
+  const wanted = selectors.length ? selectors : ["all"];
+  let bundled: LoadedRule[] | undefined;
+  const getBundled = () => {
+    bundled ??= existsSync(bundledDir) ? loadRulesDir(bundledDir, checks) : [];
+    return bundled;
+  };
+  const out = new Map<string, LoadedRule>();
+  for (const sel of wanted) {
+    let found: LoadedRule[];
+    if (
+      existsSync(sel) &&
+      (sel.includes("/") || sel.includes("\\") || /\.ya?ml$/i.test(sel) || sel === ".")
+    ) {
+      found = statSync(sel).isDirectory() ? loadRulesDir(sel, checks) : [loadRuleFile(sel, checks)];
+    } else if (sel === "all") {
+      found = getBundled();
+    } else {
+      const lower = sel.toLowerCase();
+      found = getBundled().filter(
+        (r) => r.pack === sel || r.id.toLowerCase() === lower || r.name.toLowerCase() === lower,
+      );
+      if (found.length === 0) {
+        const packs = [...new Set(getBundled().map((r) => r.pack))].sort().join(", ");
+        throw new RuleError([
+          {
+            file: "--rules",
+            line: 1,
+            col: 1,
+            message: `no rule, pack or rule file named '${sel}' (packs: ${packs}, all; or give a path)`,
+          },
+        ]);
+      }
+    }
+    for (const r of found) if (!out.has(r.id)) out.set(r.id, r);
+  }
+  return [...out.values()];
+}

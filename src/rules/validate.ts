@@ -1,0 +1,127 @@
+/**
+ * Rule tests: each test of a rule names an emulation scenario or a file/folder and what must happen
+ * (fire, optionally with a DetectionPattern / variant / count; stay silent; or be a known miss with its
+ * reason). A known miss that fires fails too: the rule changed. Rules outside the `seed` pack may not
+ * list an attack scenario as a known miss.
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import type { Alert } from "../correlate/index.js";
+import { emulate, findScenario } from "../emulate/index.js";
+import type { WinEvent } from "../events/model.js";
+import type { ResultRow } from "../spl/index.js";
+import type { LoadedRule } from "./loader.js";
+import { compileRules, type RunOptions, runRules } from "./run.js";
+import type { RuleTest } from "./schema.js";
+
+export interface TestOutcome {
+  rule: LoadedRule;
+  test: RuleTest;
+  passed: boolean;
+  /** The test could not run here (its file is absent); neither passed nor failed. */
+  skipped?: string;
+  /** What the test expects, in words. */
+  expected: string;
+  /** What happened, in words. */
+  got: string;
+}
+
+function expectation(t: RuleTest): string {
+  if (t.expect === "silent") return "silent";
+  if (t.expect === "miss") return "known miss (silent)";
+  const parts = ["fire"];
+  if (t.count !== undefined) parts.push(`${t.count}x`);
+  if (t.pattern) parts.push(`pattern ${t.pattern}`);
+  if (t.variant) parts.push(`variant ${t.variant}`);
+  return parts.join(", ");
+}
+
+function summarize(rows: ResultRow[], alerts: Alert[]): string {
+  if (rows.length === 0 && alerts.length === 0) return "silent";
+  if (alerts.length) {
+    const variants = [...new Set(alerts.map((a) => a.variant))].join("/");
+    return `${alerts.length} alert(s): ${variants}`;
+  }
+  const patterns = [
+    ...new Set(rows.map((r) => String(r.fields.get("DetectionPattern") ?? "")).filter(Boolean)),
+  ].join("/");
+  return `${rows.length} row(s)${patterns ? `: ${patterns}` : ""}`;
+}
+
+/** Resolve a test's `file` against the repository root (the folder holding `rules/`). */
+export function testFilePath(file: string, repoRoot: string): string {
+  return path.isAbsolute(file) ? file : path.resolve(repoRoot, file);
+}
+
+export async function runRuleTest(
+  rule: LoadedRule,
+  test: RuleTest,
+  opts: RunOptions,
+  repoRoot: string,
+): Promise<TestOutcome> {
+  const expected = expectation(test);
+  const fail = (got: string): TestOutcome => ({ rule, test, passed: false, expected, got });
+  let source: string[] | { streams: AsyncIterable<WinEvent>[] };
+  if (test.scenario) {
+    const scenario = findScenario(test.scenario);
+    if (!scenario) return fail(`unknown scenario '${test.scenario}'`);
+    if (test.expect === "miss" && scenario.kind === "attack" && rule.pack !== "seed") {
+      return fail(`an attack scenario may not be a known miss of a '${rule.pack}' rule`);
+    }
+    const events = emulate([test.scenario]);
+    source = {
+      streams: [
+        (async function* () {
+          yield* events;
+        })(),
+      ],
+    };
+  } else {
+    const file = testFilePath(test.file!, repoRoot);
+    if (!existsSync(file))
+      return { rule, test, passed: false, skipped: `file absent: ${file}`, expected, got: "-" };
+    source = [file];
+  }
+  const rows: ResultRow[] = [];
+  const alerts: Alert[] = [];
+  const compiled = compileRules([rule], opts);
+  const result = await runRules(compiled, source, opts, {
+    row: (_r, row) => {
+      rows.push(row);
+    },
+    alert: (_r, alert) => {
+      alerts.push(alert);
+    },
+  });
+  const got = summarize(rows, alerts);
+  if (Array.isArray(source) && result.stats.files === 0) return fail(`no log file read from ${source[0]}`);
+  const n = rows.length + alerts.length;
+  let passed: boolean;
+  if (test.expect === "fire") {
+    passed = n > 0;
+    if (test.count !== undefined) passed &&= n === test.count;
+    if (test.pattern) passed &&= rows.some((r) => r.fields.get("DetectionPattern") === test.pattern);
+    if (test.variant) passed &&= alerts.some((a) => a.variant === test.variant);
+  } else {
+    passed = n === 0;
+  }
+  return {
+    rule,
+    test,
+    passed,
+    expected,
+    got: test.expect === "miss" && n > 0 ? `${got} (the known miss now fires: the rule changed)` : got,
+  };
+}
+
+export async function validateRules(
+  rules: LoadedRule[],
+  opts: RunOptions,
+  repoRoot: string,
+): Promise<TestOutcome[]> {
+  const outcomes: TestOutcome[] = [];
+  for (const rule of rules) {
+    for (const test of rule.tests ?? []) outcomes.push(await runRuleTest(rule, test, opts, repoRoot));
+  }
+  return outcomes;
+}
