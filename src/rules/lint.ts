@@ -118,6 +118,40 @@ function inFile(rule: LoadedRule, offset: number): { line: number; col: number }
   return { line: s.line + p.line - 1, col: p.line === 1 || s.block ? s.col + p.col - 1 : p.col };
 }
 
+/** The searched literal in the other case: `*\\excel.exe` -> `...\\EXCEL.EXE`, `*DCOM*` -> `...dcom...`. */
+function caseTwin(value: string): string {
+  const literal = value.replace(/\*/g, "...");
+  return literal === literal.toLowerCase() ? literal.toUpperCase() : literal.toLowerCase();
+}
+
+/**
+ * Values the search admits for `field` (case-insensitively) that the case-sensitive regex rejects:
+ * the searched literals in the other case, kept when the regex matches them ignoring case.
+ */
+function caseTraps(
+  pattern: string,
+  compares: SearchCompare[],
+  field: string,
+  insensitive: Set<string>,
+): string[] {
+  if (!insensitive.has(field)) return [];
+  let sensitive: RegExp;
+  let folded: RegExp;
+  try {
+    sensitive = new RegExp(pattern);
+    folded = new RegExp(pattern, "i");
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const c of compares) {
+    if (c.field !== field || c.caseSensitive || (c.op !== "=" && c.op !== "!=")) continue;
+    const twin = caseTwin(c.value);
+    if (folded.test(twin) && !sensitive.test(twin) && !out.includes(twin)) out.push(twin);
+  }
+  return out.slice(0, 3);
+}
+
 /** A regex made of bare alternatives that are not anchored to a path component or an end. */
 function unanchoredAlternatives(pattern: string): string[] | undefined {
   const m = /^\(?((?:[A-Za-z0-9_.-]+\|)+[A-Za-z0-9_.-]+)\)?$/.exec(pattern);
@@ -147,16 +181,13 @@ export function lintPipeline(rule: LoadedRule, pipeline: Pipeline): LintFinding[
       if (subject?.kind !== "field" || regex?.kind !== "string") continue;
       const pattern = regex.value;
       const caseless = /^\(\?[a-z]*i/.test(pattern);
-      if (!caseless && searchedInsensitively.has(subject.name) && /[A-Za-z]/.test(pattern)) {
+      const examples = caseless ? [] : caseTraps(pattern, compares, subject.name, searchedInsensitively);
+      if (examples.length) {
         add(
           call.pos,
           "match-case",
           `match(${subject.name}, "${pattern}") is case-sensitive, but the search matched ${subject.name} case-insensitively: ` +
-            `values such as "${pattern
-              .replace(/[()^$\\]/g, "")
-              .split("|")[0]
-              .toUpperCase()}" pass the search and fail this match ` +
-            `(add (?i) to the regex)`,
+            `${examples.map((e) => `"${e}"`).join(", ")} pass the search and fail this match (add (?i) to the regex)`,
         );
       }
       const alternatives = unanchoredAlternatives(pattern.replace(/^\(\?[a-z]+\)/, ""));
