@@ -75,7 +75,10 @@ export function hostFor(computer: string | undefined, from: HostFrom): string {
 export interface SplunkEvent {
   /** `_time`: epoch seconds with sub-second precision, undefined when the event has no usable time. */
   time: number | undefined;
-  /** Every field except `_time` and `_raw`, by exact (case-sensitive) name. */
+  /**
+   * Every field except `_raw`, by exact (case-sensitive) name. `_time` is not set by the field view;
+   * the SPL engine adds it (the same value as `time`) when it first evaluates the event.
+   */
   fields: Map<string, FieldValue>;
   /** `_raw`: the event XML in Splunk's XmlWinEventLog style (built on first use). */
   raw(): string;

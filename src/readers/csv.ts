@@ -171,7 +171,8 @@ export async function* readCsvStream(
       let ev: WinEvent | undefined;
       if (typeof raw === "string" && isEventXmlText(raw)) {
         const prov: Provenance = { file, format: "csv", line, dialect: "splunk" };
-        ev = parseEventXml(raw, prov, opts.filter);
+        // No push-down for Splunk exports (metadata comes from the export, see json.ts).
+        ev = parseEventXml(raw, prov, undefined);
         if (ev !== undefined) {
           const extra: Record<string, string> = {};
           for (const k in record) if (k !== "_raw" && record[k] !== "") extra[k] = record[k];
@@ -183,7 +184,8 @@ export async function* readCsvStream(
           skip(line, "CSV record is not an event (no _raw event XML, no EventCode/EventID column)");
           continue;
         }
-        ev = eventFromFlat(record, dialect, { file, format: "csv", line, dialect }, opts.filter, true);
+        const filter = dialect === "splunk" ? undefined : opts.filter;
+        ev = eventFromFlat(record, dialect, { file, format: "csv", line, dialect }, filter, true);
       }
       if (ev !== undefined) yield ev;
     } catch (err) {

@@ -365,11 +365,13 @@ export function eventFromJsonRecord(
   }
   const result = isObject(rec.result) ? rec.result : rec;
   if (typeof result._raw === "string" && isEventXmlText(result._raw)) {
-    return eventFromSplunkRaw(result, result._raw, prov("splunk"), filter);
+    // No push-down for Splunk exports: their index/sourcetype/source/host come from the export
+    // (extra), which a SystemPredicate cannot see; the search itself filters them.
+    return eventFromSplunkRaw(result, result._raw, prov("splunk"), undefined);
   }
   const dialect = flatDialectOf(result);
   if (dialect !== undefined) {
-    return eventFromFlat(result, dialect, prov(dialect), filter, false);
+    return eventFromFlat(result, dialect, prov(dialect), dialect === "splunk" ? undefined : filter, false);
   }
   if (isObject(rec.result) || "preview" in rec || "messages" in rec) {
     throw new UnknownRecordError("Splunk export entry without an event");

@@ -1,0 +1,311 @@
+/**
+ * compileSearch: Pipeline -> a plan of push operators, streamed over SplunkEvents.
+ *
+ * Order (spl-semantics §3, decision D-order): Splunk returns events newest first, and head, tail, dedup, streamstats,
+ * top/rare and first/last/list see that order. Inputs arrive in file order, so before the first
+ * command that depends on order the planner inserts a buffer that sorts by `_time` descending
+ * (stable); `head N` right after it keeps only N rows. `sort` instead breaks its ties in search
+ * order, so `... | sort - _time` streams without an extra buffer. A pipeline that never defines its
+ * order gets the buffer at the end (Splunk's output order) unless `order: "input"` is asked for.
+ */
+import type { FieldViewOptions, SplunkEvent } from "../events/fields.js";
+import type { SystemPredicate, WinEvent } from "../events/model.js";
+import type { Command, Pipeline } from "./ast.js";
+import { binOperator } from "./commands/bin.js";
+import { dedupOperator } from "./commands/dedup.js";
+import { evalOperator } from "./commands/eval.js";
+import { type ColumnsState, fieldsOperator, renameOperator, tableOperator } from "./commands/fields.js";
+import { fillnullOperator } from "./commands/fillnull.js";
+import { regexOperator, searchOperator, whereOperator } from "./commands/filter.js";
+import { headOperator, tailOperator } from "./commands/head-tail.js";
+import { inputlookupOperator, lookupOperator } from "./commands/lookup.js";
+import { mvexpandOperator } from "./commands/mvexpand.js";
+import type { CommandContext, Operator } from "./commands/operator.js";
+import { rexOperator } from "./commands/rex.js";
+import { newestFirstOperator, sortOperator } from "./commands/sort.js";
+import { eventstatsOperator, statsOperator, streamstatsOperator } from "./commands/stats.js";
+import { topOperator } from "./commands/top.js";
+import { transactionOperator } from "./commands/transaction.js";
+import { SourceText } from "./errors.js";
+import type { MacroTable } from "./macros.js";
+import { parseSearchOnly, parseSpl } from "./parser.js";
+import { definesOrder, isTransforming, needsSearchOrder, pushdownFor } from "./planner.js";
+import { type Row, rowFromEvent } from "./row.js";
+import { compileSearchExpr } from "./search-expr.js";
+import type { SplValue } from "./values.js";
+
+export interface SplContext {
+  /** Search start time, epoch seconds (now(), relative earliest/latest). Default: the wall clock. */
+  now?: number;
+  macros?: MacroTable;
+  /** Directory of lookup CSV files (and an optional transforms.conf). */
+  lookupsDir?: string;
+  fieldView: FieldViewOptions;
+  /** File name for error messages (default "spl"). */
+  file?: string;
+  /** Events already arrive newest first (no search-order buffer needed). Default "file". */
+  inputOrder?: "file" | "newest-first";
+  /**
+   * "splunk" (default): results come out in Splunk's order, buffering a pure filter pipeline's results
+   * to sort them newest first. "input": a pipeline whose only order dependence is its output order
+   * streams results as they arrive (for hunts over large inputs).
+   */
+  order?: "splunk" | "input";
+}
+
+export interface ResultRow {
+  fields: Map<string, SplValue>;
+  /** Column order, when table/fields defined it. */
+  columns?: string[];
+  /** The source event when the row is one event. */
+  event?: WinEvent;
+}
+
+export interface CompiledSearch {
+  /** Push-down predicate for the readers (exact or conservative). */
+  pushdown: SystemPredicate | undefined;
+  run(events: AsyncIterable<SplunkEvent>): AsyncGenerator<ResultRow>;
+  /** table/fields column order once known (wildcard tables: after run). */
+  columns(): string[] | undefined;
+  /** stats-like: rows are not events. */
+  transforming: boolean;
+  /** The parsed pipeline. */
+  pipeline: Pipeline;
+  /** The plan, for explain output: command names with the buffers the planner inserted. */
+  plan: string[];
+}
+
+type Stage =
+  | { kind: "command"; cmd: Command; unordered: boolean; first: boolean; copyFields: boolean }
+  | { kind: "newest-first"; limit: number };
+
+/** Commands that change a row's fields in place. */
+const MUTATING = new Set([
+  "eval",
+  "rex",
+  "rename",
+  "fields",
+  "fillnull",
+  "lookup",
+  "bin",
+  "bucket",
+  "streamstats",
+  "eventstats",
+  "dedup",
+]);
+
+function buildOperator(stage: Stage, ctx: CommandContext, columns: ColumnsState, next: Operator): Operator {
+  if (stage.kind === "newest-first") return newestFirstOperator(stage.limit, next);
+  if (stage.copyFields) {
+    // The first command that edits rows works on a copy: the caller's SplunkEvent maps stay intact
+    // (several searches may run over the same events). Only rows that got this far are copied.
+    const op = buildOperator({ ...stage, copyFields: false }, ctx, columns, next);
+    return {
+      push: (row) => op.push({ ...row, fields: new Map(row.fields) }),
+      end: () => op.end(),
+    };
+  }
+  const cmd = stage.cmd;
+  const c: CommandContext = { ...ctx, unorderedInput: stage.unordered };
+  switch (cmd.name) {
+    case "search":
+      return searchOperator(cmd, c, next);
+    case "where":
+      return whereOperator(cmd, c, next);
+    case "regex":
+      return regexOperator(cmd, c, next);
+    case "eval":
+      return evalOperator(cmd, c, next);
+    case "table":
+      return tableOperator(cmd, columns, next);
+    case "fields":
+      return fieldsOperator(cmd, columns, next);
+    case "rename":
+      return renameOperator(cmd, columns, next);
+    case "sort":
+      return sortOperator(cmd, stage.unordered, next);
+    case "head":
+      return headOperator(cmd, c, next);
+    case "tail":
+      return tailOperator(cmd, next);
+    case "dedup":
+      return dedupOperator(cmd, next);
+    case "stats":
+      columns.columns = statsColumns(cmd);
+      return statsOperator(cmd, c, next);
+    case "eventstats":
+      return eventstatsOperator(cmd, next);
+    case "streamstats":
+      return streamstatsOperator(cmd, c, next);
+    case "top":
+    case "rare":
+      columns.columns = statsColumns(cmd);
+      return topOperator(cmd, c, next);
+    case "rex":
+      return rexOperator(cmd, c, next);
+    case "lookup":
+      return lookupOperator(cmd, c, next);
+    case "inputlookup":
+      return inputlookupOperator(cmd, c, next, stage.first);
+    case "fillnull":
+      return fillnullOperator(cmd, next);
+    case "mvexpand":
+      return mvexpandOperator(cmd, c, next);
+    case "bin":
+    case "bucket":
+      return binOperator(cmd, c, next);
+    case "transaction":
+      return transactionOperator(cmd, c, next);
+  }
+}
+
+/** Output columns of stats/top, known from the command. */
+function statsColumns(cmd: Command): string[] | undefined {
+  if (cmd.name === "stats")
+    return [
+      ...cmd.by,
+      ...cmd.aggregations.map((a) => a.as ?? (a.field === undefined ? a.fn : `${a.fn}(${a.field})`)),
+    ];
+  if (cmd.name === "top" || cmd.name === "rare") {
+    const cols = [...cmd.by, ...cmd.fields];
+    if (!["f", "false", "0"].includes((cmd.options.showcount ?? "t").toLowerCase()))
+      cols.push(cmd.options.countfield ?? "count");
+    if (!["f", "false", "0"].includes((cmd.options.showperc ?? "t").toLowerCase()))
+      cols.push(cmd.options.percentfield ?? "percent");
+    return cols;
+  }
+  return undefined;
+}
+
+export function compileSearch(text: string | Pipeline, ctx: SplContext): CompiledSearch {
+  const pipeline = typeof text === "string" ? parseSpl(text, { file: ctx.file, macros: ctx.macros }) : text;
+  const src = new SourceText(pipeline.text, pipeline.file);
+  const now = ctx.now ?? Date.now() / 1000;
+  const tz = ctx.fieldView.tz;
+
+  // Plan the stages.
+  const stages: Stage[] = [];
+  let unordered = ctx.inputOrder !== "newest-first";
+  const generating = pipeline.commands[0]?.name === "inputlookup";
+  let copied = false;
+  pipeline.commands.forEach((cmd, i) => {
+    if (unordered && needsSearchOrder(cmd)) {
+      const limit = cmd.name === "head" && cmd.expr === undefined ? cmd.count : 0;
+      stages.push({ kind: "newest-first", limit });
+      unordered = false;
+    }
+    const copyFields = !copied && MUTATING.has(cmd.name);
+    if (copyFields) copied = true;
+    stages.push({ kind: "command", cmd, unordered, first: i === 0, copyFields });
+    if (definesOrder(cmd)) unordered = false;
+  });
+  if (unordered && ctx.order !== "input") stages.push({ kind: "newest-first", limit: 0 });
+
+  const transforming = pipeline.commands.some(isTransforming);
+
+  const compileSearchString = (searchText: string, pos: number) => {
+    let expr: ReturnType<typeof parseSearchOnly>;
+    try {
+      expr = parseSearchOnly(searchText, { file: pipeline.file });
+    } catch (e) {
+      throw src.error(pos, `in searchmatch(): ${(e as Error).message.split("\n")[0]}`);
+    }
+    return compileSearchExpr(expr, { src: new SourceText(searchText, pipeline.file), now, tz });
+  };
+
+  // Compile once up front so errors surface at compile time; run() rebuilds fresh operators.
+  let lastColumns: ColumnsState = { columns: undefined };
+  const build = (sink: Operator): { head: Operator; columns: ColumnsState; nextSeq: () => number } => {
+    const columns: ColumnsState = { columns: undefined };
+    let seq = 0;
+    const nextSeq = () => seq++;
+    const cctx: CommandContext = {
+      src,
+      now,
+      tz,
+      fieldView: ctx.fieldView,
+      lookupsDir: ctx.lookupsDir,
+      nextSeq,
+      unorderedInput: false,
+      compileSearch: compileSearchString,
+    };
+    // Columns are defined front to back (table then rename), so build the operators in order first.
+    const factories: ((next: Operator) => Operator)[] = stages.map(
+      (st) => (next) => buildOperator(st, cctx, columns, next),
+    );
+    // Build from the end, but the column state must follow command order: run factories front to back
+    // on placeholders that forward to the real next operator.
+    const forwards: { target?: Operator }[] = stages.map(() => ({}));
+    const ops: Operator[] = factories.map((f, i) => {
+      const slot = forwards[i];
+      return f({
+        push: (r) => (slot.target as Operator).push(r),
+        end: () => (slot.target as Operator).end(),
+      });
+    });
+    ops.forEach((_op, i) => {
+      forwards[i].target = i + 1 < ops.length ? ops[i + 1] : sink;
+    });
+    return { head: ops[0] ?? sink, columns, nextSeq };
+  };
+  lastColumns = build({ push: () => true, end: () => {} }).columns;
+
+  const plan = stages.map((st) =>
+    st.kind === "newest-first"
+      ? `[buffer: newest first${st.limit > 0 ? `, keep ${st.limit}` : ""}]`
+      : st.cmd.name,
+  );
+
+  return {
+    pipeline,
+    plan,
+    pushdown: pushdownFor(pipeline, ctx.fieldView, now, src),
+    transforming,
+    columns: () => lastColumns.columns,
+    async *run(events: AsyncIterable<SplunkEvent>): AsyncGenerator<ResultRow> {
+      const out: Row[] = [];
+      const sink: Operator = {
+        push: (r) => {
+          out.push(r);
+          return true;
+        },
+        end: () => {},
+      };
+      const built = build(sink);
+      lastColumns = built.columns;
+      const toResult = (r: Row): ResultRow => {
+        const cols = built.columns.columns;
+        if (cols === undefined && r.raw && !r.fields.has("_raw")) r.fields.set("_raw", r.raw());
+        return cols === undefined
+          ? { fields: r.fields, event: r.event }
+          : { fields: r.fields, columns: cols, event: r.event };
+      };
+      if (!generating) {
+        for await (const ev of events) {
+          const more = built.head.push(rowFromEvent(ev, built.nextSeq()));
+          if (out.length > 0) {
+            for (const r of out.splice(0)) yield toResult(r);
+          }
+          if (!more) break;
+        }
+      }
+      built.head.end();
+      for (const r of out.splice(0)) yield toResult(r);
+    },
+  };
+}
+
+/** One search expression (no pipes) as a predicate over events, for correlation rules. */
+export function compileSearchExpression(text: string, ctx: SplContext): (ev: SplunkEvent) => boolean {
+  const file = ctx.file ?? "spl";
+  const expr = parseSearchOnly(text, { file, macros: ctx.macros });
+  const src = new SourceText(text, file);
+  const pred = compileSearchExpr(expr, { src, now: ctx.now ?? Date.now() / 1000, tz: ctx.fieldView.tz });
+  return (ev) => {
+    if (ev.time !== undefined && !ev.fields.has("_time"))
+      (ev.fields as Map<string, SplValue>).set("_time", ev.time);
+    return pred({ fields: ev.fields as Map<string, SplValue>, raw: ev.raw, event: ev.event, seq: 0 });
+  };
+}
+
+export { parseSpl };
