@@ -74,14 +74,23 @@ export interface Output {
 
 export function openOutput(path: string | undefined): Output {
   if (path === undefined || path === "-") {
+    // A closed pipe (`| head`) is not an error for the user: stop writing and finish quietly.
+    let closed = false;
+    process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "EPIPE") closed = true;
+      else throw err;
+    });
     return {
       write: (t) => {
-        process.stdout.write(t);
+        if (!closed) process.stdout.write(t);
       },
       close: () =>
         new Promise((resolve) => {
-          if (process.stdout.writableNeedDrain) process.stdout.once("drain", () => resolve());
-          else resolve();
+          if (!closed && process.stdout.writableNeedDrain) {
+            const done = () => resolve();
+            process.stdout.once("drain", done);
+            process.stdout.once("error", done);
+          } else resolve();
         }),
       isTTY: Boolean(process.stdout.isTTY),
     };

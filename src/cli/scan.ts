@@ -17,6 +17,12 @@ import { type LoadedRule, type RuleChecks, selectRules } from "../rules/loader.j
 import { compileRules, expandInputs, type RunOptions, type RunResult, runRules } from "../rules/run.js";
 import { loadMacros, parseSpl, SplError } from "../spl/index.js";
 import {
+  formatAllowlistReport,
+  formatSuppressedResults,
+  loadAllowlist,
+  suppressingSink,
+} from "../tuning/index.js";
+import {
   type Command,
   type CommandSpec,
   choiceOpt,
@@ -56,6 +62,8 @@ const sharedOptions = {
   "fail-on-detect": { type: "boolean" },
   full: { type: "boolean" },
   explain: { type: "boolean" },
+  allowlist: { type: "string" },
+  "show-suppressed": { type: "boolean" },
   strict: { type: "boolean" },
   quiet: { type: "boolean", short: "q" },
 } as const;
@@ -76,6 +84,8 @@ const sharedHelp: Record<string, string> = {
   "fail-on-detect": "exit code 1 when anything is detected",
   full: "table: show long values whole",
   explain: "show why each correlation alert fired",
+  allowlist: "YAML allowlist of known-good results to suppress (see docs/tuning.md)",
+  "show-suppressed": "list the suppressed results in the summary",
   strict: "stop at the first problem with the input",
   quiet: "no summary on standard error",
 };
@@ -195,6 +205,9 @@ async function writeManifest(
   argv: string[],
   result: RunResult,
   startedAt: Date,
+  reported: Map<string, number>,
+  suppressed: Map<string, number> | undefined,
+  allowlistFile: string | undefined,
 ): Promise<void> {
   const files = [];
   for (const f of expandInputs(inputs)) {
@@ -215,6 +228,7 @@ async function writeManifest(
     command: argv,
     inputs: files,
     rules: rules.map((r) => ({ id: r.id, name: r.name, version: r.version, file: r.file })),
+    allowlist: allowlistFile === undefined ? undefined : path.resolve(allowlistFile),
     counts: {
       files: result.stats.files,
       bytes: result.stats.bytes,
@@ -222,7 +236,8 @@ async function writeManifest(
       skipped: result.stats.skipped,
       duplicates: result.duplicates,
       events_evaluated: result.events,
-      results_per_rule: Object.fromEntries(result.rowsPerRule),
+      results_per_rule: Object.fromEntries(reported),
+      suppressed_per_rule: suppressed ? Object.fromEntries(suppressed) : undefined,
       input_problems: Object.fromEntries(result.stats.issueCounts),
     },
   };
@@ -272,15 +287,29 @@ async function execute(
     issues.push(issue);
   };
 
+  const allowlistFile = stringOpt(values, "allowlist");
+  const allowlist = allowlistFile === undefined ? undefined : loadAllowlist(allowlistFile);
+  const warnings = allowlist ? allowlist.setRules(rules) : [];
+  if (!quiet)
+    for (const p of warnings) process.stderr.write(`${p.file}:${p.line}:${p.col}: warning: ${p.message}\n`);
+
   const out = openOutput(stringOpt(values, "output"));
   const writer = createResultWriter(format, out, rules, {
     tz: opts.fieldView.tz,
     full: values.full === true,
     explain: values.explain === true,
   });
+  const tuned = allowlist
+    ? suppressingSink(allowlist, writer, {
+        tz: opts.fieldView.tz,
+        keep: values["show-suppressed"] === true,
+        evidenceFieldsOf: (_rule, alert) =>
+          (alert as { evidenceFields?: Record<string, string | string[]>[] }).evidenceFields,
+      })
+    : undefined;
   let result: RunResult;
   try {
-    result = await runRules(compiled, inputs, opts, writer);
+    result = await runRules(compiled, inputs, opts, tuned ?? writer);
     records = result.stats.records;
   } finally {
     progress?.done();
@@ -288,14 +317,31 @@ async function execute(
   await writer.finish();
   await out.close();
 
+  // With an allowlist, what counts is what was reported after tuning.
+  const reported = tuned ? tuned.reported : result.rowsPerRule;
+  const detections = [...reported.values()].reduce((a, b) => a + b, 0);
   const manifestFile = stringOpt(values, "manifest");
-  if (manifestFile) await writeManifest(manifestFile, inputs, rules, argv, result, startedAt);
-  const detections = [...result.rowsPerRule.values()].reduce((a, b) => a + b, 0);
+  if (manifestFile) {
+    await writeManifest(
+      manifestFile,
+      inputs,
+      rules,
+      argv,
+      result,
+      startedAt,
+      reported,
+      tuned?.suppressedPerRule,
+      allowlistFile,
+    );
+  }
   if (!quiet) {
     const lines = rules.map((r) => {
-      const n = result.rowsPerRule.get(r.id) ?? 0;
-      return `  ${r.sequence ? "alerts" : "rows"}: ${String(n).padStart(6)}  ${r.name}`;
+      const n = reported.get(r.id) ?? 0;
+      const sup = tuned?.suppressedPerRule.get(r.id);
+      return `  ${r.sequence ? "alerts" : "rows"}: ${String(n).padStart(6)}  ${r.name}${sup ? ` (${sup} suppressed)` : ""}`;
     });
+    if (allowlist) lines.push(...formatAllowlistReport(allowlist.report()));
+    if (tuned && values["show-suppressed"] === true) lines.push(...formatSuppressedResults(tuned.suppressed));
     process.stderr.write(
       formatSummary({
         files: result.stats.files,

@@ -135,12 +135,11 @@ function writeSystem(w: XmlWriter, s: SystemFields): void {
   if (s.keywords !== undefined) w.leaf("Keywords", s.keywords);
   if (s.systemTime !== undefined) w.leaf("TimeCreated", undefined, [["SystemTime", s.systemTime]]);
   if (s.eventRecordID !== undefined) w.leaf("EventRecordID", s.eventRecordID);
-  if (s.activityID !== undefined || s.relatedActivityID !== undefined) {
-    w.leaf("Correlation", undefined, [
-      ["ActivityID", s.activityID],
-      ["RelatedActivityID", s.relatedActivityID],
-    ]);
-  }
+  // Windows always writes <Correlation/> and <Security/>, empty when there is nothing to say.
+  w.leaf("Correlation", undefined, [
+    ["ActivityID", s.activityID],
+    ["RelatedActivityID", s.relatedActivityID],
+  ]);
   if (s.processID !== undefined || s.threadID !== undefined) {
     w.leaf("Execution", undefined, [
       ["ProcessID", s.processID],
@@ -149,7 +148,7 @@ function writeSystem(w: XmlWriter, s: SystemFields): void {
   }
   if (s.channel !== undefined) w.leaf("Channel", s.channel);
   if (s.computer !== undefined) w.leaf("Computer", s.computer);
-  if (s.userID !== undefined) w.leaf("Security", undefined, [["UserID", s.userID]]);
+  w.leaf("Security", undefined, [["UserID", s.userID]]);
   w.close("System");
 }
 

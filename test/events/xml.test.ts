@@ -72,7 +72,7 @@ describe("renderEventXml", () => {
         '<Provider Name="Microsoft-Windows-Sysmon" Guid="{5770385F-C22A-43E0-BF4C-06F5698FFBD9}"/>' +
         "<EventID>1</EventID><Version>5</Version><Level>4</Level><Task>1</Task><Opcode>0</Opcode>" +
         '<Keywords>0x8000000000000000</Keywords><TimeCreated SystemTime="2020-09-18T17:05:52.7820000Z"/>' +
-        '<EventRecordID>1701000</EventRecordID><Execution ProcessID="3392" ThreadID="5552"/>' +
+        '<EventRecordID>1701000</EventRecordID><Correlation/><Execution ProcessID="3392" ThreadID="5552"/>' +
         "<Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>WORKSTATION6.theshire.local</Computer>" +
         '<Security UserID="S-1-5-18"/></System><EventData><Data Name="RuleName"/>' +
         '<Data Name="CommandLine">cmd.exe /c "echo it\'s a &amp; b &gt; c"</Data>' +
@@ -102,7 +102,7 @@ describe("renderEventXml", () => {
     assert.ok(xml.includes("<Security UserID='S-1-5-18'/>"));
   });
 
-  test("undefined elements are omitted; Binary, UserData and RenderingInfo rendered", () => {
+  test("undefined elements are omitted (Correlation and Security are always written, as Windows does); Binary, UserData and RenderingInfo rendered", () => {
     const ev: WinEvent = {
       system: { eventID: "1102" },
       eventData: [],
@@ -117,7 +117,7 @@ describe("renderEventXml", () => {
     };
     assert.equal(
       renderEventXml(ev),
-      '<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System><EventID>1102</EventID></System>' +
+      '<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System><EventID>1102</EventID><Correlation/><Security/></System>' +
         "<EventData><Binary>0A0B</Binary></EventData>" +
         '<UserData><LogFileCleared xmlns="http://manifests.microsoft.com/win/2004/08/windows/eventlog">' +
         "<SubjectUserName>Administrator</SubjectUserName></LogFileCleared></UserData>" +
@@ -125,7 +125,7 @@ describe("renderEventXml", () => {
         "<Keywords><Keyword>Audit Success</Keyword></Keywords></RenderingInfo></Event>",
     );
     const pretty = renderEventXml(ev, { indent: true });
-    assert.ok(pretty.includes("\n  <System>\n    <EventID>1102</EventID>\n  </System>"), pretty);
+    assert.ok(pretty.includes("\n  <System>\n    <EventID>1102</EventID>\n    <Correlation/>\n    <Security/>\n  </System>"), pretty);
   });
 
   test("round trip on every fixture event, both styles, with and without indentation", async () => {

@@ -1,0 +1,41 @@
+import { callServer, launchServer, psCommand, remoteStart } from "../actions.js";
+import { ALICE_ADMIN, PATHS, SRV_APP02, WKS01 } from "../estate.js";
+import type { Scenario } from "../scenario.js";
+import { EXCEL_EMBEDDING } from "./remote-excel-dde.js";
+
+export const remoteExcelMacro: Scenario = {
+  name: "remote-excel-macro",
+  description:
+    "Excel.Application ExecuteExcel4Macro from WKS01 to SRV-APP02: shellcode runs inside EXCEL.EXE /automation -Embedding (no child process); it then connects back to WKS01",
+  kind: "attack",
+  variant: "Excel-Macro",
+  loopback: false,
+  hosts: [WKS01, SRV_APP02],
+  generate(ctx) {
+    const { client, target, activation } = remoteStart(
+      ctx,
+      WKS01,
+      SRV_APP02,
+      ALICE_ADMIN,
+      psCommand(
+        "$e=[activator]::CreateInstance([type]::GetTypeFromProgID('Excel.Application','SRV-APP02')); $e.ExecuteExcel4Macro('CALL(\"Kernel32\",\"VirtualAlloc\",\"JJJJJ\",0,65536,4096,64)')",
+      ),
+    );
+    const excel = launchServer(ctx, target, activation.logon, PATHS.excel, EXCEL_EMBEDDING, 520);
+    callServer(ctx, client, excel, 2950);
+    ctx.emu.connection(
+      {
+        proc: excel,
+        initiated: true,
+        sourceIp: SRV_APP02.ip,
+        sourcePort: 49152 + ctx.rng.int(0, 16000),
+        sourceHostname: SRV_APP02.computer,
+        destinationIp: WKS01.ip,
+        destinationPort: 443,
+        destinationHostname: WKS01.computer,
+      },
+      ctx.at(3600),
+    );
+    return ctx.produced();
+  },
+};
