@@ -7,15 +7,15 @@ import { createHash } from "node:crypto";
 import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Ajv } from "ajv";
-import { checkSequenceSpec, type SequenceSpec, sequenceSchema } from "../correlate/index.js";
+import { validateSequenceBlock } from "../correlate/index.js";
+import { defaultFieldViewOptions } from "../events/fields.js";
 import type { ReadIssue } from "../events/model.js";
 import { ProgressBar } from "../report/progress.js";
 import { createResultWriter, type ResultFormat } from "../report/results.js";
 import { formatSummary } from "../report/summary.js";
 import { type LoadedRule, type RuleChecks, selectRules } from "../rules/loader.js";
 import { compileRules, expandInputs, type RunOptions, type RunResult, runRules } from "../rules/run.js";
-import { loadMacros, parseSpl, SplError } from "../spl/index.js";
+import { compileSearchExpression, loadMacros, parseSpl, SplError } from "../spl/index.js";
 import {
   formatAllowlistReport,
   formatSuppressedResults,
@@ -121,8 +121,6 @@ export function demoInputs(): string[] {
   return existsSync(root) ? [root] : [];
 }
 
-const validateSequence = new Ajv({ allErrors: true, strict: false }).compile(sequenceSchema);
-
 /** SPL and sequence checks applied when rule files load, so a bad rule stops the run before reading. */
 export function ruleChecks(macrosFile?: string): RuleChecks {
   const macros = macrosFile ? loadMacros(macrosFile) : undefined;
@@ -143,22 +141,11 @@ export function ruleChecks(macrosFile?: string): RuleChecks {
         throw err;
       }
     },
-    sequence: (seq) => {
-      if (!validateSequence(seq)) {
-        return (validateSequence.errors ?? []).map((e) => ({
-          path: e.instancePath
-            .split("/")
-            .slice(1)
-            .map((p) => (/^\d+$/.test(p) ? Number(p) : p)),
-          message: `sequence${e.instancePath.replace(/\//g, ".")}: ${e.message ?? "invalid"}${
-            e.keyword === "additionalProperties"
-              ? ` ('${(e.params as { additionalProperty: string }).additionalProperty}')`
-              : ""
-          }`,
-        }));
-      }
-      return checkSequenceSpec(seq as unknown as SequenceSpec).map((message) => ({ path: [], message }));
-    },
+    // Schema, semantic checks and each step's SPL (an SPL error names the step's path in the file).
+    sequence: (seq) =>
+      validateSequenceBlock(seq, (expr) =>
+        compileSearchExpression(expr, { fieldView: defaultFieldViewOptions, macros }),
+      ).map((p) => ({ path: p.path, message: p.message.split("\n")[0] })),
   };
 }
 
@@ -303,8 +290,7 @@ async function execute(
     ? suppressingSink(allowlist, writer, {
         tz: opts.fieldView.tz,
         keep: values["show-suppressed"] === true,
-        evidenceFieldsOf: (_rule, alert) =>
-          (alert as { evidenceFields?: Record<string, string | string[]>[] }).evidenceFields,
+        evidenceFieldsOf: (_rule, alert) => alert.evidence.map((e) => e.fields ?? {}),
       })
     : undefined;
   let result: RunResult;

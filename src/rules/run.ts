@@ -11,6 +11,7 @@ import {
   type Alert,
   type CorrelationContext,
   compileSequenceRule,
+  createAlertMerger,
   mergeByTime,
   type SequenceEngine,
   type SequenceSpec,
@@ -68,7 +69,13 @@ export interface RunResult {
 /** A compiled rule, ready to run. */
 export type CompiledRule =
   | { rule: LoadedRule; kind: "search"; search: CompiledSearch }
-  | { rule: LoadedRule; kind: "sequence"; engine: SequenceEngine; pushdown: SystemPredicate | undefined };
+  | {
+      rule: LoadedRule;
+      kind: "sequence";
+      spec: SequenceSpec;
+      engine: SequenceEngine;
+      pushdown: SystemPredicate | undefined;
+    };
 
 export function splContext(opts: RunOptions, file?: string): SplContext {
   return { now: opts.now, macros: opts.macros, lookupsDir: opts.lookupsDir, fieldView: opts.fieldView, file };
@@ -102,7 +109,7 @@ export function compileRules(rules: LoadedRule[], opts: RunOptions): CompiledRul
     const pushdown = stepPushdowns.every((p) => p !== undefined)
       ? anyOf(stepPushdowns as SystemPredicate[])
       : undefined;
-    return { rule, kind: "sequence", engine, pushdown };
+    return { rule, kind: "sequence", spec, engine, pushdown };
   });
 }
 
@@ -310,25 +317,39 @@ export async function runRules(
     for (const q of queues) q.close();
   });
 
-  const emitAlerts = async (c: Extract<CompiledRule, { kind: "sequence" }>, alerts: Alert[]) => {
+  // One incident, one alert, across rules too: alerts sharing evidence are merged (src/correlate/run.ts),
+  // each held until the stream time has passed its last event by the longest maxspan.
+  const merger = createAlertMerger(
+    sequences.map((c) => ({ id: c.rule.id, name: c.rule.name, severity: c.rule.severity, sequence: c.spec })),
+  );
+  const ruleById = new Map(sequences.map((c) => [c.rule.id, c.rule]));
+  const emitAlerts = async (alerts: Alert[]) => {
     for (const a of alerts) {
-      rowsPerRule.set(c.rule.id, (rowsPerRule.get(c.rule.id) ?? 0) + 1);
-      await sink.alert(c.rule, a);
+      const rule = ruleById.get(a.ruleId);
+      if (!rule) continue;
+      rowsPerRule.set(rule.id, (rowsPerRule.get(rule.id) ?? 0) + 1);
+      await sink.alert(rule, a);
     }
   };
 
   let events = 0;
+  let streamTime = Number.NEGATIVE_INFINITY;
   try {
     for await (const se of source) {
       if (failure) break;
       events++;
       for (const q of queues) await q.push(se);
-      for (const c of sequences) await emitAlerts(c, c.engine.push(se));
+      if (sequences.length) {
+        for (const c of sequences) merger.add(c.engine.push(se));
+        if (se.time !== undefined && se.time > streamTime) streamTime = se.time;
+        await emitAlerts(merger.release(streamTime));
+      }
     }
   } finally {
     for (const q of queues) q.close();
   }
-  for (const c of sequences) await emitAlerts(c, c.engine.flush());
+  for (const c of sequences) merger.add(c.engine.flush());
+  await emitAlerts(merger.flush());
   await failed;
   if (failure) throw failure;
   return {

@@ -15,10 +15,17 @@ const skipCorpus = existsSync(corpus) ? false : `corpus absent: ${corpus}`;
 const tmp = mkdtempSync(path.join(tmpdir(), "dcomhunt-scan-test-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** Run the CLI quietly, return exit code and the parsed NDJSON rows. */
+/** Run the CLI quietly with NDJSON output, return exit code and the parsed rows. */
 async function cli(args: string[]): Promise<{ code: number; rows: Record<string, string>[] }> {
   const out = path.join(tmp, `out-${Math.random().toString(36).slice(2)}.ndjson`);
-  const code = await run([...args, "-o", out, "--quiet"]);
+  const code = await run([
+    ...args.filter((a) => a !== "-f" && a !== "ndjson"),
+    "-f",
+    "ndjson",
+    "-o",
+    out,
+    "--quiet",
+  ]);
   const text = existsSync(out) ? readFileSync(out, "utf8") : "";
   return {
     code,
@@ -61,7 +68,8 @@ describe("scan --rules seed on the real corpus", { skip: skipCorpus }, () => {
         [...c.seed].sort((a, b) => a - b),
       );
 
-      for (const golden of [`${name}.evtx_dump.xml`, `${name}.evtxexport.xml`]) {
+      const stem = name.replace(/\.evtx$/, "");
+      for (const golden of [`${stem}.evtx_dump.xml`, `${stem}.evtxexport.xml`]) {
         const fromXml = await cli([
           "scan",
           "--rules",
@@ -115,7 +123,10 @@ describe("scan --rules seed on the real corpus", { skip: skipCorpus }, () => {
 
   test("an EVTX and its own XML export side by side: duplicates are counted once", async () => {
     const name = "LM_impacket_docmexec_mmc_sysmon_01.evtx";
-    const both = [path.join(corpus, "attacks", name), path.join(corpus, "golden", `${name}.evtxexport.xml`)];
+    const both = [
+      path.join(corpus, "attacks", name),
+      path.join(corpus, "golden", name.replace(/\.evtx$/, ".evtxexport.xml")),
+    ];
     const r = await cli(["scan", "--rules", "seed", "-f", "ndjson", ...both]);
     assert.equal(r.rows.length, 3);
     const kept = await cli(["scan", "--rules", "seed", "-f", "ndjson", "--no-dedup", ...both]);

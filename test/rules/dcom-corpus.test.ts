@@ -7,7 +7,13 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { type Alert, corpusDir, filesUnder, scanFiles } from "../correlate/corpus-helpers.js";
+import {
+  type Alert,
+  acceptedVariantsFor,
+  corpusDir,
+  filesUnder,
+  scanFiles,
+} from "../correlate/corpus-helpers.js";
 
 const present = existsSync(path.join(corpusDir, "ground-truth.json"));
 const skip = present ? false : `corpus absent: ${corpusDir}`;
@@ -32,17 +38,6 @@ const truth = present
     })
   : { attacks: [], negatives: [], benign: [] };
 
-/**
- * The variants an alert may carry for a ground-truth label. ShellWindows and ShellBrowserWindow are both
- * served by explorer.exe and leave the same traces on the target, so a label naming either accepts both.
- */
-export function acceptedVariants(label: string): string[] {
-  if (/ShellBrowserWindow|ShellWindows/.test(label)) return ["ShellWindows", "ShellBrowserWindow"];
-  if (/RegisterXLL/.test(label)) return ["Excel-XLL"];
-  if (/MMC20/.test(label)) return ["MMC20"];
-  throw new Error(`no variant mapping for ${label}`);
-}
-
 /** Evidence events as "record" (EVTX) or "host|channel|record" (Mordor JSON, ids unique per host+channel). */
 function evidenceKeys(alerts: Alert[]): Set<string> {
   const keys = new Set<string>();
@@ -59,7 +54,7 @@ describe("dcom pack on the real corpus", () => {
   for (const attack of truth.attacks) {
     test(`detects ${attack.file}`, { skip }, async () => {
       const { alerts } = await scanFiles([path.join(corpusDir, attack.file)]);
-      const accepted = acceptedVariants(attack.variant);
+      const accepted = acceptedVariantsFor(attack.variant);
       const hits = alerts.filter((a) => accepted.includes(a.variant));
       assert.ok(
         hits.length > 0,
@@ -104,22 +99,51 @@ describe("dcom pack on the real corpus", () => {
     assert.ok(events > 5000, `benign events read: ${events}`);
   });
 
-  test("one incident, one alert: the Empire recording gives one target alert and one source alert", {
-    skip,
-  }, async () => {
+  test("one incident, one alert: Empire's source and target records give one alert", { skip }, async () => {
     const { alerts } = await scanFiles([
       path.join(corpusDir, "attacks/empire_dcom_shellwindows_stager_2020-09-18130751.json"),
     ]);
-    assert.deepEqual(alerts.map((a) => a.variant).sort(), ["ShellWindows", "Source-Side"]);
-    const target = alerts.find((a) => a.variant === "ShellWindows")!;
-    assert.equal(
-      target.account,
-      "THESHIRE.LOCAL\\pgustavo",
-      "the remote caller, from the 4624 joined by address",
+    assert.deepEqual(
+      alerts.map((a) => a.variant),
+      ["ShellWindows"],
     );
-    assert.equal(target.severity, "critical", "a process ran under explorer.exe");
-    const source = alerts.find((a) => a.variant === "Source-Side")!;
-    assert.equal(source.target_host, "WORKSTATION6", "the target named by Invoke-DCOM -ComputerName");
-    assert.equal(source.source_host, "WORKSTATION5.theshire.local");
+    const [a] = alerts;
+    assert.equal(a.account, "THESHIRE.LOCAL\\pgustavo", "the remote caller, from the 4624 joined by address");
+    assert.equal(a.severity, "critical", "a process ran under explorer.exe");
+    assert.equal(a.target_host, "WORKSTATION6.theshire.local");
+    assert.equal(
+      a.source_host,
+      "WORKSTATION5.theshire.local",
+      "the caller's own records joined by the connection",
+    );
+    const records = a.evidence.map((e) => `${e._computer.split(".")[0]}#${e._record_id}`);
+    // the caller's Invoke-DCOM (4103) and its connection to explorer's port (Sysmon 3) are in the alert
+    for (const r of [
+      "WORKSTATION5#23031",
+      "WORKSTATION5#1171419",
+      "WORKSTATION6#1729970",
+      "WORKSTATION6#1729868",
+    ])
+      assert.ok(records.includes(r), r);
+    assert.match(
+      a.explain.join("\n"),
+      /merged with an alert of "DCOM Lateral Movement - Remote Activation Requested \(source\)"/,
+    );
+  });
+
+  test("Covenant RegisterXLL: one alert joining the caller's MoveExcelXLL run to Excel on the target", {
+    skip,
+  }, async () => {
+    const { alerts } = await scanFiles([
+      path.join(corpusDir, "attacks/covenant_dcom_registerxll_2020-09-18145959.json"),
+    ]);
+    assert.deepEqual(
+      alerts.map((a) => a.variant),
+      ["Excel-XLL"],
+    );
+    const [a] = alerts;
+    assert.equal(a.account, "THESHIRE\\pgustavo");
+    assert.equal(a.source_host, "WORKSTATION5.theshire.local");
+    assert.ok(a.evidence.some((e) => /MoveExcelXLL\.exe 172\.18\.39\.6/.test(e.summary)));
   });
 });
