@@ -125,7 +125,12 @@ describe("renderEventXml", () => {
         "<Keywords><Keyword>Audit Success</Keyword></Keywords></RenderingInfo></Event>",
     );
     const pretty = renderEventXml(ev, { indent: true });
-    assert.ok(pretty.includes("\n  <System>\n    <EventID>1102</EventID>\n    <Correlation/>\n    <Security/>\n  </System>"), pretty);
+    assert.ok(
+      pretty.includes(
+        "\n  <System>\n    <EventID>1102</EventID>\n    <Correlation/>\n    <Security/>\n  </System>",
+      ),
+      pretty,
+    );
   });
 
   test("round trip on every fixture event, both styles, with and without indentation", async () => {
