@@ -522,17 +522,19 @@ export class Emulation {
   }
 
   private wfpValues(c: Connection) {
-    // WFP reports the local side as Source: Direction %%14592 inbound (layer %%14610 Receive/Accept,
-    // id 44), %%14593 outbound (layer %%14611 Connect, id 48).
+    // WFP reports the connection's initiator as Source whatever the direction: the corpus' inbound 5156
+    // on MORDORDC (Direction %%14592) has the remote client in SourceAddress and the DC in DestAddress.
+    // Direction %%14592 inbound (layer %%14610 Receive/Accept, id 44), %%14593 outbound (layer %%14611
+    // Connect, id 48).
     const inbound = !c.initiated;
     return {
       ProcessID: String(c.proc.pid),
       Application: c.proc.image === "System" ? "System" : devicePath(c.proc.image),
       Direction: inbound ? "%%14592" : "%%14593",
-      SourceAddress: inbound ? c.destinationIp : c.sourceIp,
-      SourcePort: String(inbound ? c.destinationPort : c.sourcePort),
-      DestAddress: inbound ? c.sourceIp : c.destinationIp,
-      DestPort: String(inbound ? c.sourcePort : c.destinationPort),
+      SourceAddress: c.sourceIp,
+      SourcePort: String(c.sourcePort),
+      DestAddress: c.destinationIp,
+      DestPort: String(c.destinationPort),
       Protocol: c.protocol === "udp" ? "17" : "6",
       FilterRTID: String(c.proc.host.rng.int(60000, 90000)),
       LayerName: inbound ? "%%14610" : "%%14611",

@@ -389,8 +389,9 @@ describe("failed attempts and the source side", () => {
     const blocked = evs.filter((e) => is(e, SECURITY, "5157", SRV_FILE03.computer));
     assert.ok(blocked.length >= 1);
     for (const e of blocked) {
-      assert.equal(v(e, "DestAddress"), WKS01.ip, "remote side of an inbound drop");
-      assert.equal(v(e, "SourcePort"), "135");
+      // WFP names the initiator as Source (as the corpus' inbound 5156 does): the remote caller
+      assert.equal(v(e, "SourceAddress"), WKS01.ip, "remote side of an inbound drop");
+      assert.equal(v(e, "DestPort"), "135");
       assert.equal(v(e, "Direction"), "%%14592");
       assert.equal(e.system.keywords, "0x8010000000000000");
     }
