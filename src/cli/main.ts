@@ -34,6 +34,10 @@ const commands: Record<string, CommandEntry> = {
     summary: "write the telemetry of attack and benign scenarios",
     load: async () => (await import("./emulate.js")).emulateCommand,
   },
+  export: {
+    summary: "compile rules for Splunk, Sigma, KQL, EQL, ES|QL or SQL",
+    load: async () => (await import("./export.js")).exportCommand,
+  },
   convert: {
     summary: "turn EVTX/XML/JSON/CSV logs into NDJSON, CSV or XML",
     load: async () => convertCommand,
