@@ -109,6 +109,7 @@ interface NameField {
  */
 const SHAPES = new Map<string, { shape: TemplateShape; body: Buffer; fields: NameField[] }>();
 const MAX_SHAPES = 4096;
+const SHAPE_SCRATCH = Buffer.alloc(65536);
 
 /**
  * A compiled template: pre-rendered text plus slot operations, so rendering a record is a
@@ -248,28 +249,38 @@ export class ChunkContext {
   /** Is the body at `start` the cached body, up to where its names are stored? */
   private sameShape(body: Buffer, fields: NameField[], start: number): boolean {
     const b = this.buf;
-    if (start + body.length > b.length) return false;
-    let from = 0;
+    const len = body.length;
+    if (start + len > b.length) return false;
+    // Copy the candidate, check each name field and overwrite it (and an inline name's chunk
+    // link) with the cached bytes, then compare everything in one native call.
+    const scratch = SHAPE_SCRATCH;
+    b.copy(scratch, 0, start, start + len);
     for (const f of fields) {
-      if (b.compare(body, from, f.rel, start + from, start + f.rel) !== 0) return false;
       const v = u32(b, start + f.rel);
       if (f.inlineRel >= 0) {
         if (v !== start + f.inlineRel) return false;
+        const q = f.inlineRel;
+        scratch[q] = body[q];
+        scratch[q + 1] = body[q + 1];
+        scratch[q + 2] = body[q + 2];
+        scratch[q + 3] = body[q + 3];
       } else if (f.insideRel >= 0) {
         if (v !== start + f.insideRel) return false;
       } else {
-        if (v >= start && v < start + body.length) return false;
+        if (v >= start && v < start + len) return false;
         try {
           if (this.name(v) !== f.name) return false;
         } catch {
           return false;
         }
       }
-      from = f.rel + 4;
-      // An inline name's own bytes are compared with the body; its "next" link may differ.
-      if (f.inlineRel >= 0 && f.inlineRel === from) from += 4;
+      const r = f.rel;
+      scratch[r] = body[r];
+      scratch[r + 1] = body[r + 1];
+      scratch[r + 2] = body[r + 2];
+      scratch[r + 3] = body[r + 3];
     }
-    return b.compare(body, from, body.length, start + from, start + body.length) === 0;
+    return scratch.subarray(0, len).equals(body);
   }
 
   /**
@@ -300,6 +311,37 @@ export class ChunkContext {
       }
     }
     return [nodes, p];
+  }
+
+  /**
+   * The template and substitution descriptors of a record that is a fragment header plus one
+   * template instance (the usual shape), written into `out`'s arrays (reused: no allocation).
+   * Undefined for any other shape.
+   */
+  peekInstance(p: number, end: number, out: Values): Template | undefined {
+    const b = this.buf;
+    if (p + 18 > end || b[p] !== 0x0f || b[p + 4] !== 0x0c) return undefined;
+    const defOff = u32(b, p + 10);
+    let q = p + 14;
+    const template = this.template(defOff);
+    if (defOff === q) q = template.end;
+    this.need(q, 4, end);
+    const count = u32(b, q);
+    q += 4;
+    if (count * 4 > end - q) this.fail("substitution count exceeds the record", q);
+    out.types.length = count;
+    out.offsets.length = count;
+    out.sizes.length = count;
+    let v = q + count * 4;
+    for (let i = 0; i < count; i++) {
+      const size = u16(b, q + 4 * i);
+      out.types[i] = b[q + 4 * i + 2];
+      out.offsets[i] = v;
+      out.sizes[i] = size;
+      v += size;
+    }
+    if (v > end) this.fail("substitution values run past the record", q);
+    return template;
   }
 
   /** Template instance token at p: the template (inline or by offset) and the values. */
@@ -956,8 +998,12 @@ export function lazySystem(
   ctx: ChunkContext,
   map: SystemMap,
   v: Values,
+  withTicks = true,
 ): { fields: SystemFields; ticks: bigint | undefined } {
-  return { fields: new LazySystem(ctx, map, v) as unknown as SystemFields, ticks: timeTicksOf(ctx, map, v) };
+  return {
+    fields: new LazySystem(ctx, map, v) as unknown as SystemFields,
+    ticks: withTicks ? timeTicksOf(ctx, map, v) : undefined,
+  };
 }
 
 /** Data items of an `<EventData>` of Data/Binary elements whose contents are mapped. */

@@ -230,16 +230,20 @@ function applyBody(ev: WinEvent, el: XmlElement, haveEventData: boolean): void {
  * Push-down check before anything is built. Returns true (keep), false (skip) or undefined
  * (the template's System block is not a plain map of substitutions: decide after building).
  */
-function prefilter(rec: ParsedRecord, filter: SystemPredicate): boolean | undefined {
-  const inst = rootInstance(rec.nodes);
-  if (!inst) return undefined;
-  const map = systemMap(inst.template);
+function prefilter(ctx: ChunkContext, p: number, end: number, filter: SystemPredicate): boolean | undefined {
+  // The record's template and substitution descriptors only, into reused arrays: records the
+  // filter skips allocate next to nothing.
+  const template = ctx.peekInstance(p, end, SCRATCH);
+  if (!template) return undefined;
+  const map = systemMap(template);
   if (!map) return undefined;
-  const { fields, ticks } = lazySystem(rec.ctx, map, inst.values);
-  const keep = filter(fields as unknown as SystemFields, ticks);
-  if (!keep) return false;
+  // A predicate declared with one parameter does not read the ticks: skip the bigint.
+  const { fields, ticks } = lazySystem(ctx, map, SCRATCH, filter.length >= 2);
+  if (!filter(fields, ticks)) return false;
   return map.complete ? true : undefined;
 }
+
+const SCRATCH: Values = { types: [], offsets: [], sizes: [] };
 
 /** Reads every record of one chunk. Never throws: damage becomes issues. */
 export function readChunk(input: ChunkInput, opts: ChunkOptions): ChunkResult {
@@ -377,13 +381,13 @@ function readRecord(
   input: ChunkInput,
   opts: ChunkOptions,
 ): XmlRecord | WinEvent | undefined {
-  const [nodes] = ctx.fragment(p + 24, p + size - 4, false, 0);
-  const rec: ParsedRecord = { ctx, nodes };
   let decided: boolean | undefined = true;
   if (opts.filter) {
-    decided = prefilter(rec, opts.filter);
+    decided = prefilter(ctx, p + 24, p + size - 4, opts.filter);
     if (decided === false) return undefined;
   }
+  const [nodes] = ctx.fragment(p + 24, p + size - 4, false, 0);
+  const rec: ParsedRecord = { ctx, nodes };
   const provenance: Provenance = {
     file: input.file,
     format: "evtx",
@@ -457,8 +461,7 @@ export function scanChunk(input: ChunkInput, filter: SystemPredicate, maxRecordB
       continue;
     }
     try {
-      const [nodes] = ctx.fragment(p + 24, p + size - 4, false, 0);
-      if (prefilter({ ctx, nodes }, filter) !== false) keep.add(p);
+      if (prefilter(ctx, p + 24, p + size - 4, filter) !== false) keep.add(p);
     } catch {
       keep.add(p); // the worker reports it
     }

@@ -147,7 +147,10 @@ describe("BinXML tokens", () => {
     ]);
     const { records, issues } = await collectXml(file);
     assert.deepEqual(issues, []);
-    assert.equal(records[0].xml, `<Event xmlns="${NS}"><Comment>x&#65;&amp;<![CDATA[a<b]]><?pi d?></Comment></Event>`);
+    assert.equal(
+      records[0].xml,
+      `<Event xmlns="${NS}"><Comment>x&#65;&amp;<![CDATA[a<b]]><?pi d?></Comment></Event>`,
+    );
     assert.equal(records[0].recordId, 1n);
   });
 
@@ -255,7 +258,10 @@ describe("value types render as Windows renders them", () => {
     assert.deepEqual(arrayItems(b(1, 0, 2, 0), 0x86, 0, 4), ["1", "2"]);
     assert.deepEqual(arrayItems(b(0xff, 1), 0x83, 0, 2), ["-1", "1"]);
     assert.deepEqual(arrayItems(b(1, 0, 0, 0, 2, 0, 0, 0), 0x94, 0, 8), ["0x1", "0x2"]);
-    const sids = Buffer.concat([b(1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0), b(1, 1, 0, 0, 0, 0, 0, 5, 19, 0, 0, 0)]);
+    const sids = Buffer.concat([
+      b(1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0),
+      b(1, 1, 0, 0, 0, 0, 0, 5, 19, 0, 0, 0),
+    ]);
     assert.deepEqual(arrayItems(sids, 0x93, 0, sids.length), ["S-1-5-18", "S-1-5-19"]);
     assert.equal(arrayItems(b(1, 2, 3), 0x88, 0, 3), undefined, "a size that is not a multiple of the item");
   });

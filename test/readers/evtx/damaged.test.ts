@@ -69,6 +69,18 @@ describe("damaged EVTX input", () => {
     assert.equal(got.length, events.length);
   });
 
+  test("an unknown format version is reported and the file still read", async () => {
+    const b = Buffer.from(pristine);
+    b.writeUInt16LE(4, 38);
+    b.writeUInt32LE(crc32(b, 0, 120), 124);
+    const { events: got, issues } = await collect(b);
+    assert.deepEqual(
+      issues.map((i) => [i.reason, i.lost]),
+      [["unknown format version 4.1 (read as 3.x)", "none"]],
+    );
+    assert.equal(got.length, events.length);
+  });
+
   test("bad chunk header CRC and bad records CRC: reported per chunk, every record still read", async () => {
     const b = Buffer.from(pristine);
     chunkAt(b, 1)[100] ^= 0x01; // unknown header bytes: only the header CRC breaks
