@@ -157,6 +157,11 @@ const SPLUNK_METADATA = new Set([
 ]);
 
 /** Windows' classic channel names, restored when a pipeline changed their case ("security"). */
+/** NXLog/Mordor spell classic channels in lower case ("security"): Windows' spelling back. */
+export function normalizeChannel(channel: string): string {
+  return CLASSIC_CHANNELS.get(channel) ?? channel;
+}
+
 const CLASSIC_CHANNELS = new Map(
   ["Security", "System", "Application", "Setup"].map((c) => [c.toLowerCase(), c]),
 );
@@ -237,7 +242,7 @@ export function eventFromFlat(
       // classic WinEventLog renders Keywords as text ("Audit Success"): that stays in extra
       if (!/^(0x[0-9a-f]+|-?\d+)$/i.test(v.trim())) continue;
       system.keywords = keywordsText(v);
-    } else if (field === "channel") system.channel = CLASSIC_CHANNELS.get(v) ?? v;
+    } else if (field === "channel") system.channel = normalizeChannel(v);
     else system[field] = v;
   }
   const timeTicks = system.systemTime !== undefined ? ticksFromIso(system.systemTime) : undefined;

@@ -91,6 +91,10 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+function cannotOpen(file: string, err: unknown): ReadIssue {
+  return { file, location: "offset 0", reason: `cannot open: ${errorMessage(err)}`, lost: "file" };
+}
+
 function isFatal(err: unknown): boolean {
   return err instanceof InputError || (err instanceof Error && err.name === "AbortError");
 }
@@ -270,7 +274,7 @@ export async function* readInputs(inputs: string[], opts: ReadInputsOptions = {}
     try {
       size = (await stat(file)).size;
     } catch (err) {
-      report({ file, location: "offset 0", reason: `cannot open: ${errorMessage(err)}`, lost: "file" });
+      report(cannotOpen(file, err));
       return;
     }
     opts.onFile?.(file, size);
@@ -307,12 +311,7 @@ export async function* readInputs(inputs: string[], opts: ReadInputsOptions = {}
         try {
           isDir = (await stat(full)).isDirectory();
         } catch (err) {
-          report({
-            file: full,
-            location: "offset 0",
-            reason: `cannot open: ${errorMessage(err)}`,
-            lost: "file",
-          });
+          report(cannotOpen(full, err));
           continue;
         }
       }
@@ -336,12 +335,7 @@ export async function* readInputs(inputs: string[], opts: ReadInputsOptions = {}
     try {
       isDir = (await stat(input)).isDirectory();
     } catch (err) {
-      report({
-        file: input,
-        location: "offset 0",
-        reason: `cannot open: ${errorMessage(err)}`,
-        lost: "file",
-      });
+      report(cannotOpen(input, err));
       continue;
     }
     if (isDir) yield* walk(input, new Set());

@@ -27,7 +27,7 @@ import type {
   XmlElement,
 } from "../events/model.js";
 import { ticksFromIso } from "../events/time.js";
-import { eventFromFlat, flatDialectOf, scalarText } from "./flat.js";
+import { eventFromFlat, flatDialectOf, normalizeChannel, scalarText } from "./flat.js";
 import {
   type ByteSource,
   checkAbort,
@@ -438,6 +438,50 @@ function handleRecord(
   }
 }
 
+/** Keys the raw pre-filter looks at; one regex pass over the line finds them all. */
+const RAW_KEYS_RE = /"(_raw|sourcetype|EventCode|EventID|Channel)":\s*/g;
+
+/** The raw JSON value (string contents or integer text) at `i`, undefined when it is anything else. */
+function rawValueAt(text: string, i: number): string | undefined {
+  if (text.charCodeAt(i) === 34) {
+    const end = text.indexOf('"', i + 1);
+    if (end < 0) return undefined;
+    const value = text.slice(i + 1, end);
+    return value.includes("\\") ? undefined : value; // escapes: leave it to the real parser
+  }
+  let j = i;
+  if (text.charCodeAt(j) === 45) j++;
+  const digitsStart = j;
+  while (j < text.length && text.charCodeAt(j) >= 48 && text.charCodeAt(j) <= 57) j++;
+  return j > digitsStart ? text.slice(i, j) : undefined;
+}
+
+/**
+ * Push-down before JSON parsing: for a flat record (NXLog, evtx_dump-like) whose EventID and Channel each
+ * appear exactly once in the line, the push-down predicate is asked with just those two fields (it keeps
+ * a record when a field it needs is unknown), and a record it rejects is never parsed. Splunk exports are
+ * never pre-filtered (their metadata is not in System fields), nor is anything ambiguous.
+ */
+function rawRecordMayMatch(text: string, filter: SystemPredicate): boolean {
+  let eventID: string | undefined;
+  let channel: string | undefined;
+  let seenEventID = 0;
+  let seenChannel = 0;
+  RAW_KEYS_RE.lastIndex = 0;
+  for (let m = RAW_KEYS_RE.exec(text); m !== null; m = RAW_KEYS_RE.exec(text)) {
+    const key = m[1];
+    if (key === "EventID") {
+      seenEventID++;
+      eventID = rawValueAt(text, RAW_KEYS_RE.lastIndex);
+    } else if (key === "Channel") {
+      seenChannel++;
+      channel = rawValueAt(text, RAW_KEYS_RE.lastIndex);
+    } else return true; // a Splunk export
+  }
+  if (seenEventID !== 1 || seenChannel !== 1 || eventID === undefined || channel === undefined) return true;
+  return filter({ eventID, channel: normalizeChannel(channel) }, undefined);
+}
+
 /** Unknown-dialect records held back while no event has been recognised yet in a file. */
 const MAX_HELD_UNKNOWN = 100;
 
@@ -501,6 +545,7 @@ export async function* readJsonStream(
       continue;
     }
     records++;
+    if (opts.filter && !rawRecordMayMatch(found.text, opts.filter)) continue;
     const ev = handleRecord(found, file, opts, report);
     if (ev !== undefined || stopHolding) {
       stopHolding = true;

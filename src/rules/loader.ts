@@ -228,11 +228,15 @@ export function selectRules(
   bundledDir = bundledRulesDir(),
 ): LoadedRule[] {
   const wanted = selectors.length ? selectors : ["all"];
+  // Bundled rules are read (schema-checked) to find packs, ids and names; the costlier checks (SPL,
+  // sequence blocks) run only on the rules selected. `validate` and the tests check every bundled rule.
   let bundled: LoadedRule[] | undefined;
   const getBundled = () => {
-    bundled ??= existsSync(bundledDir) ? loadRulesDir(bundledDir, checks) : [];
+    bundled ??= existsSync(bundledDir) ? loadRulesDir(bundledDir) : [];
     return bundled;
   };
+  const checked = (rules: LoadedRule[]) =>
+    checks.search || checks.sequence ? rules.map((r) => loadRuleFile(r.file, checks)) : rules;
   const out = new Map<string, LoadedRule>();
   for (const sel of wanted) {
     let found: LoadedRule[];
@@ -242,7 +246,7 @@ export function selectRules(
     ) {
       found = statSync(sel).isDirectory() ? loadRulesDir(sel, checks) : [loadRuleFile(sel, checks)];
     } else if (sel === "all") {
-      found = getBundled();
+      found = checked(getBundled());
     } else {
       const lower = sel.toLowerCase();
       found = getBundled().filter(
@@ -259,6 +263,7 @@ export function selectRules(
           },
         ]);
       }
+      found = checked(found);
     }
     for (const r of found) if (!out.has(r.id)) out.set(r.id, r);
   }
