@@ -460,7 +460,9 @@ function rawValueAt(text: string, i: number): string | undefined {
  * Push-down before JSON parsing: for a flat record (NXLog, evtx_dump-like) whose EventID and Channel each
  * appear exactly once in the line, the push-down predicate is asked with just those two fields (it keeps
  * a record when a field it needs is unknown), and a record it rejects is never parsed. Splunk exports are
- * never pre-filtered (their metadata is not in System fields), nor is anything ambiguous.
+ * never pre-filtered (their metadata is not in System fields), nor is anything ambiguous. As with EVTX
+ * push-down, a rejected line is not checked further: a malformed line the search could never match is
+ * skipped without a report.
  */
 function rawRecordMayMatch(text: string, filter: SystemPredicate): boolean {
   let eventID: string | undefined;

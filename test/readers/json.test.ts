@@ -327,3 +327,46 @@ describe("NXLog JSON in the corpus", { skip: attacksSkip }, () => {
     );
   });
 });
+
+describe("push-down before JSON parsing", () => {
+  const files = [
+    "empire_dcom_shellwindows_stager_2020-09-18130751.json",
+    "covenant_dcom_registerxll_2020-09-18145959.json",
+  ];
+  const wanted = (eventID: string | undefined, channel: string | undefined) =>
+    eventID === "1" && channel === "Microsoft-Windows-Sysmon/Operational";
+
+  for (const name of files) {
+    const file = path.join(attacks, name);
+    test(`${name}: the raw pre-filter keeps exactly what parsing then filtering keeps`, {
+      skip: existsSync(file) ? false : `corpus absent: ${file}`,
+    }, async () => {
+      const all = await collect(readJson(file));
+      const expected = all
+        .filter((e) => wanted(e.system.eventID, e.system.channel))
+        .map((e) => e.provenance.line);
+      const seen: string[] = [];
+      const pushed = await collect(
+        readJson(file, {
+          filter: (s) => {
+            seen.push(Object.keys(s).sort().join(","));
+            return s.eventID === undefined || s.channel === undefined || wanted(s.eventID, s.channel);
+          },
+        }),
+      );
+      assert.ok(expected.length > 0);
+      assert.deepEqual(
+        pushed.filter((e) => wanted(e.system.eventID, e.system.channel)).map((e) => e.provenance.line),
+        expected,
+      );
+      // most records were decided from the raw line alone (only EventID and Channel known)
+      const rawOnly = seen.filter((k) => k === "channel,eventID").length;
+      assert.ok(rawOnly > all.length / 2, `${rawOnly} of ${all.length} decided before parsing`);
+    });
+  }
+
+  test("Splunk exports are never pre-filtered", async () => {
+    const lines = await collect(readJson(path.join(fixtures, "splunk-export.json"), { filter: () => false }));
+    assert.ok(lines.length > 0);
+  });
+});
