@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
@@ -184,8 +184,11 @@ describe("EvtxWriter", () => {
 
   const tools = ["python3", "evtx_dump.py", "evtxexport"];
   const missing = tools.filter((t) => !hasCommand(t, t === "evtxexport" ? "-V" : "--help"));
+  if (!existsSync(EVTXCMP)) missing.push(EVTXCMP);
   const toolSkip =
-    missing.length > 0 ? `absent: ${missing.join(", ")} (apt-get install python3-evtx libevtx-utils)` : false;
+    missing.length > 0
+      ? `absent: ${missing.join(", ")} (apt-get install python3-evtx libevtx-utils; ../shared/tools)`
+      : false;
   if (toolSkip) console.log(`# EVTX writer readback by python-evtx/libevtx skipped: ${toolSkip}`);
 
   test("python-evtx and libevtx read our files back: every record agrees (evtxcmp.py)", {
