@@ -84,6 +84,7 @@ describe("golden exports of the bundled rules", () => {
     assert.equal(search.replace(/\\\n/g, "\n"), (seed.search as string).replace(/\s+$/, ""));
     // and equal to the published query itself, where the reference is present
     const seedSpl = path.resolve(repoRoot, "../shared/reference/seed.spl");
-    if (existsSync(seedSpl)) assert.equal(search.replace(/\\\n/g, "\n").trim(), readFileSync(seedSpl, "utf8").trim());
+    if (existsSync(seedSpl))
+      assert.equal(search.replace(/\\\n/g, "\n").trim(), readFileSync(seedSpl, "utf8").trim());
   });
 });
