@@ -114,6 +114,6 @@ export function formatAlertsTable(alerts: Alert[], opts: AlertTableOptions = {})
     }
     if (opts.explain) for (const x of a.explain) lines.push(`      why: ${x}`);
   }
-  lines.push(`${alerts.length} alert${alerts.length === 1 ? "" : "s"}`);
+  // The count is in the section header the caller writes (src/report/results.ts).
   return `${lines.join("\n")}\n`;
 }
