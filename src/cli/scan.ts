@@ -9,7 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { validateSequenceBlock } from "../correlate/index.js";
 import { defaultFieldViewOptions } from "../events/fields.js";
-import type { ReadIssue } from "../events/model.js";
+import { newInputStats } from "../readers/index.js";
 import { ProgressBar } from "../report/progress.js";
 import { createResultWriter, type ResultFormat } from "../report/results.js";
 import { formatSummary } from "../report/summary.js";
@@ -267,12 +267,9 @@ async function execute(
     !quiet && values["no-progress"] !== true && Boolean(process.stderr.isTTY) && !process.env.CI;
   const total = showProgress ? await totalSize(inputs) : 0;
   const progress = showProgress && total >= PROGRESS_MIN_BYTES ? new ProgressBar(total) : undefined;
-  let records = 0;
-  const issues: ReadIssue[] = [];
-  opts.onBytes = progress ? (n) => progress.addBytes(n, records) : undefined;
-  opts.onIssue = (issue) => {
-    issues.push(issue);
-  };
+  const stats = newInputStats();
+  opts.stats = stats;
+  opts.onBytes = progress ? (n) => progress.addBytes(n, stats.records) : undefined;
 
   const allowlistFile = stringOpt(values, "allowlist");
   const allowlist = allowlistFile === undefined ? undefined : loadAllowlist(allowlistFile);
@@ -296,7 +293,6 @@ async function execute(
   let result: RunResult;
   try {
     result = await runRules(compiled, inputs, opts, tuned ?? writer);
-    records = result.stats.records;
   } finally {
     progress?.done();
   }
@@ -338,6 +334,7 @@ async function execute(
         issues: result.stats.issues,
         issueCounts: result.stats.issueCounts,
         seconds: result.seconds,
+        filtered: result.filtered,
         lines: [`results per rule (${result.events} events evaluated):`, ...lines],
       }),
     );

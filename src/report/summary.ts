@@ -10,6 +10,8 @@ export interface RunSummary {
   issues: ReadIssue[];
   issueCounts: Map<string, number>;
   seconds: number;
+  /** Records were filtered by a push-down predicate before being counted. */
+  filtered?: boolean;
   /** Extra lines (rows per rule, suppressed rows ...). */
   lines?: string[];
 }
@@ -23,13 +25,13 @@ export function formatIssue(issue: ReadIssue): string {
 }
 
 export function formatSummary(s: RunSummary): string {
-  const mb = (s.bytes / 1048576).toFixed(1);
-  const rate = s.seconds > 0 ? Math.round(s.records / s.seconds) : s.records;
+  const mb = s.bytes / 1048576;
+  const rate = s.seconds > 0 ? (mb / s.seconds).toFixed(1) : "-";
   const out: string[] = [];
   out.push(
-    `dcomhunt: ${s.files} file(s), ${mb} MB, ${s.records} record(s) read, ${s.skipped} skipped` +
-      (s.duplicates !== undefined ? `, ${s.duplicates} duplicate(s) dropped` : "") +
-      ` in ${s.seconds.toFixed(2)} s (${rate} records/s)`,
+    `dcomhunt: ${s.files} file(s), ${mb.toFixed(1)} MB in ${s.seconds.toFixed(2)} s (${rate} MB/s): ` +
+      `${s.records} record(s) ${s.filtered ? "passed the push-down filter" : "read"}, ${s.skipped} skipped` +
+      (s.duplicates !== undefined ? `, ${s.duplicates} duplicate(s) dropped` : ""),
   );
   if (s.issueCounts.size) {
     out.push("input problems:");

@@ -47,6 +47,8 @@ export interface RunOptions {
   onIssue?: (issue: ReadIssue) => void;
   onFile?: (file: string, size: number) => void;
   onBytes?: (n: number) => void;
+  /** Counters to fill (the caller can watch them live, e.g. for a progress bar). */
+  stats?: InputStats;
   /** Reorder window for the time merge of correlation inputs (seconds). */
   reorderWindowSeconds?: number;
 }
@@ -64,6 +66,8 @@ export interface RunResult {
   events: number;
   rowsPerRule: Map<string, number>;
   seconds: number;
+  /** A push-down predicate filtered the records before they were counted. */
+  filtered: boolean;
 }
 
 /** A compiled rule, ready to run. */
@@ -253,7 +257,7 @@ export async function runRules(
   sink: RunSink,
 ): Promise<RunResult> {
   const started = performance.now();
-  const stats = newInputStats();
+  const stats = opts.stats ?? newInputStats();
   const filter = combinedPushdown(compiled, opts);
   const readOpts = {
     stats,
@@ -358,6 +362,7 @@ export async function runRules(
     events,
     rowsPerRule,
     seconds: (performance.now() - started) / 1000,
+    filtered: filter !== undefined,
   };
 }
 
