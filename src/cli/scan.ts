@@ -115,10 +115,10 @@ export const searchSpec: CommandSpec = {
   details: scanSpec.details,
 };
 
-/** The bundled demo data (the folder `demo/` of the package). */
+/** The bundled demo data: `demo/demo.evtx` of the package (built by src/emulate/build-demo.ts). */
 export function demoInputs(): string[] {
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "demo");
-  return existsSync(root) ? [root] : [];
+  const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "demo", "demo.evtx");
+  return existsSync(file) ? [file] : [];
 }
 
 /** SPL and sequence checks applied when rule files load, so a bad rule stops the run before reading. */

@@ -237,3 +237,17 @@ describe("scan command line", () => {
     assert.equal(u.rows.length, 1);
   });
 });
+
+describe("scan with no input", () => {
+  test("scans the bundled demo telemetry, finds the seed rows and dcom alerts, exit 0", async () => {
+    const out = path.join(tmp, "demo.ndjson");
+    const code = await run(["scan", "-f", "ndjson", "-o", out, "--quiet"]);
+    assert.equal(code, 0);
+    const rows = readFileSync(out, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    assert.ok(rows.some((r) => r.variant === "MMC20" && r.source_ip === "10.0.10.21"));
+    assert.ok(rows.some((r) => r.DetectionPattern === "COM_SuspiciousChild"));
+  });
+});
