@@ -184,12 +184,14 @@ class EventQueue implements AsyncIterable<SplunkEvent> {
 
   constructor(private readonly capacity = 256) {}
 
+  /** Queue an event; after close() (the consumer stopped, e.g. on an error) events are dropped. */
   async push(ev: SplunkEvent): Promise<void> {
-    while (this.items.length - this.head >= this.capacity) {
+    while (!this.closed && this.items.length - this.head >= this.capacity) {
       await new Promise<void>((r) => {
         this.wakeProducer = r;
       });
     }
+    if (this.closed) return;
     this.items.push(ev);
     this.wakeConsumer?.();
     this.wakeConsumer = undefined;
@@ -199,6 +201,8 @@ class EventQueue implements AsyncIterable<SplunkEvent> {
     this.closed = true;
     this.wakeConsumer?.();
     this.wakeConsumer = undefined;
+    this.wakeProducer?.();
+    this.wakeProducer = undefined;
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<SplunkEvent> {
