@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { toSplunkEvent } from "../events/fields.js";
 import { readInputs } from "../readers/index.js";
 import { formatTextTable } from "../report/results.js";
-import { type LintFinding, lintPipeline, searchComparisons } from "../rules/lint.js";
+import { inRuleFile, type LintFinding, lintPipeline, searchComparisons } from "../rules/lint.js";
 import { type LoadedRule, selectRules } from "../rules/loader.js";
 import { compileSearchExpression, parseSpl } from "../spl/index.js";
 import {
@@ -91,20 +91,14 @@ async function dataFindings(
     for (const p of probes) if (p.hits === 0 && p.test(se)) p.hits++;
     if (++n >= sample) break;
   }
-  const { lineColAt } = await import("../rules/lint.js");
   return probes
     .filter((p) => p.hits === 0)
-    .map((p) => {
-      const pos = lineColAt(p.rule.search ?? "", p.offset);
-      const s = p.rule.searchStart ?? { line: 1, col: 1, block: true };
-      return {
-        file: p.rule.file,
-        line: s.line + pos.line - 1,
-        col: pos.line === 1 || s.block ? s.col + pos.col - 1 : pos.col,
-        code: "no-data",
-        message: `${p.text} matches none of the ${n} sampled events`,
-      };
-    });
+    .map((p) => ({
+      file: p.rule.file,
+      ...inRuleFile(p.rule, p.offset),
+      code: "no-data",
+      message: `${p.text} matches none of the ${n} sampled events`,
+    }));
 }
 
 export const rulesCommand: Command = async (argv) => {

@@ -9,12 +9,12 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { validateSequenceBlock } from "../correlate/index.js";
 import { defaultFieldViewOptions } from "../events/fields.js";
-import { newInputStats } from "../readers/index.js";
+import { expandInputs, newInputStats } from "../readers/index.js";
 import { ProgressBar } from "../report/progress.js";
 import { createResultWriter, type ResultFormat } from "../report/results.js";
 import { formatSummary } from "../report/summary.js";
 import { type LoadedRule, type RuleChecks, selectRules } from "../rules/loader.js";
-import { compileRules, expandInputs, type RunOptions, type RunResult, runRules } from "../rules/run.js";
+import { compileRules, type RunOptions, type RunResult, runRules } from "../rules/run.js";
 import { compileSearchExpression, loadMacros, parseSpl, SplError } from "../spl/index.js";
 import {
   formatAllowlistReport,

@@ -10,7 +10,7 @@
  */
 import type { EvalExpr, SearchExpr, SearchValue } from "../spl/ast.js";
 import { ecsField } from "./ecs.js";
-import { dataSourceOf, failer, type SearchQuery } from "./query.js";
+import { dataSourceOf, failer, type SearchQuery, textOrderSortKeys } from "./query.js";
 import { ruleLocation } from "./types.js";
 import { NUMERIC_RE, shapeOf } from "./wildcard.js";
 
@@ -219,17 +219,9 @@ export function toEsql(q: SearchQuery): EsqlExport {
         columns = st.fields;
         break;
       case "sort": {
-        const keys = st.keys
-          .filter((k) => !columns || columns.includes(k.field))
-          .map((k) => {
-            if (k.field !== "_time" && k.type !== "str")
-              fail(
-                st.pos,
-                `sort by '${k.field}'`,
-                "Splunk's automatic numeric/text order is exported for _time only (use str())",
-              );
-            return `${ref(k.field, st.pos)} ${k.desc !== st.reverse ? "DESC" : "ASC"} NULLS LAST`;
-          });
+        const keys = textOrderSortKeys(st.keys, st.pos, columns, fail).map(
+          (k) => `${ref(k.field, st.pos)} ${k.desc !== st.reverse ? "DESC" : "ASC"} NULLS LAST`,
+        );
         if (keys.length) lines.push(`| SORT ${keys.join(", ")}`);
         sorted = true;
         if (st.limit > 0) {

@@ -15,7 +15,14 @@
  */
 import type { EvalExpr, SearchCompare, SearchExpr, SearchValue } from "../spl/ast.js";
 import { formatNumber } from "../spl/values.js";
-import { type DataSource, dataSourceOf, failer, type SearchQuery, SYSMON_CHANNEL } from "./query.js";
+import {
+  type DataSource,
+  dataSourceOf,
+  failer,
+  type SearchQuery,
+  SYSMON_CHANNEL,
+  textOrderSortKeys,
+} from "./query.js";
 import type { KqlFlavor } from "./types.js";
 import { NUMERIC_RE, NUMERIC_RE2, shapeOf, wildcardRegex } from "./wildcard.js";
 
@@ -325,22 +332,14 @@ export function toKql(q: SearchQuery, flavor: KqlFlavor): KqlExport {
         break;
       }
       case "sort": {
-        const keys = st.keys
-          .filter((k) => !columns || columns.includes(k.field))
-          .map((k) => {
-            if (k.field !== "_time" && k.type !== "str")
-              fail(
-                st.pos,
-                `sort by '${k.field}'`,
-                "Splunk's automatic numeric/text order is exported for _time only (use str())",
-              );
-            const name = columns
-              ? kqlName(k.field)
-              : k.field === "_time"
-                ? timeColumn
-                : fieldRef(k.field, st.pos).value;
-            return `${name} ${k.desc !== st.reverse ? "desc" : "asc"} nulls last`;
-          });
+        const keys = textOrderSortKeys(st.keys, st.pos, columns, fail).map((k) => {
+          const name = columns
+            ? kqlName(k.field)
+            : k.field === "_time"
+              ? timeColumn
+              : fieldRef(k.field, st.pos).value;
+          return `${name} ${k.desc !== st.reverse ? "desc" : "asc"} nulls last`;
+        });
         sort = keys.join(", ");
         pipeline.push(`| sort by ${sort}`);
         if (st.limit > 0) {

@@ -36,6 +36,29 @@ export function failer(rule: LoadedRule, target: string, text: string) {
   };
 }
 
+/**
+ * The keys of a `sort` a target exports with plain text order (KQL, ES|QL): those the table kept, and
+ * each either `_time` or `str()` (Splunk's automatic numeric-or-text order per pair is not reproduced).
+ */
+export function textOrderSortKeys(
+  keys: SortKey[],
+  pos: number,
+  visible: readonly string[] | undefined,
+  fail: ReturnType<typeof failer>,
+): SortKey[] {
+  return keys
+    .filter((k) => !visible || visible.includes(k.field))
+    .map((k) => {
+      if (k.field !== "_time" && k.type !== "str")
+        fail(
+          pos,
+          `sort by '${k.field}'`,
+          "Splunk's automatic numeric/text order is exported for _time only (use str())",
+        );
+      return k;
+    });
+}
+
 function andOf(a: SearchExpr | undefined, b: SearchExpr | undefined): SearchExpr | undefined {
   if (!a) return b;
   if (!b) return a;

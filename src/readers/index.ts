@@ -9,6 +9,7 @@
  */
 
 import type { Dirent } from "node:fs";
+import { readdirSync, realpathSync, statSync } from "node:fs";
 import { readdir, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { InputError, type ReadIssue, type ReadOptions, type WinEvent } from "../events/model.js";
@@ -101,6 +102,39 @@ function isFatal(err: unknown): boolean {
 
 function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The files under the inputs, in the order readInputs reads them (directories walked recursively in
+ * sorted order, symlinked directories followed once): for callers that read file by file (the time
+ * merge of correlation) or look at the files themselves (manifest hashes, progress totals). Paths that
+ * cannot be read are kept: reading them reports the problem.
+ */
+export function expandInputs(inputs: string[], seen = new Set<string>()): string[] {
+  const out: string[] = [];
+  for (const input of inputs) {
+    let isDir = false;
+    try {
+      isDir = input !== "-" && statSync(input).isDirectory();
+    } catch {
+      // reported by the reader
+    }
+    if (!isDir) {
+      out.push(input);
+      continue;
+    }
+    const real = realpathSync(input);
+    if (seen.has(real)) continue;
+    seen.add(real);
+    const names = readdirSync(input).sort(compareNames);
+    out.push(
+      ...expandInputs(
+        names.map((n) => path.join(input, n)),
+        seen,
+      ),
+    );
+  }
+  return out;
 }
 
 /** Walk inputs (files, directories recursively, "-" = stdin, .gz/.zip transparently) and stream events. */

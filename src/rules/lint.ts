@@ -9,7 +9,7 @@
  * With inputs, a data check: which comparisons of the leading search match nothing in a sample.
  */
 import type { EvalExpr, Pipeline, SearchCompare, SearchExpr } from "../spl/ast.js";
-import type { LoadedRule } from "./loader.js";
+import { type LoadedRule, positionInRuleFile } from "./loader.js";
 
 export interface LintFinding {
   file: string;
@@ -110,12 +110,10 @@ export function lineColAt(text: string, offset: number): { line: number; col: nu
   return { line, col: offset - lastNl };
 }
 
-/** Map a position in a rule's SPL to the rule file. */
-function inFile(rule: LoadedRule, offset: number): { line: number; col: number } {
-  const spl = rule.search ?? "";
-  const p = lineColAt(spl, offset);
-  const s = rule.searchStart ?? { line: 1, col: 1, block: true };
-  return { line: s.line + p.line - 1, col: p.line === 1 || s.block ? s.col + p.col - 1 : p.col };
+/** Map an offset in a rule's SPL to the rule file. */
+export function inRuleFile(rule: LoadedRule, offset: number): { line: number; col: number } {
+  const p = lineColAt(rule.search ?? "", offset);
+  return positionInRuleFile(rule, p.line, p.col);
 }
 
 /** The searched literal in the other case: `*\\excel.exe` -> `...\\EXCEL.EXE`, `*DCOM*` -> `...dcom...`. */
@@ -163,7 +161,7 @@ function unanchoredAlternatives(pattern: string): string[] | undefined {
 export function lintPipeline(rule: LoadedRule, pipeline: Pipeline): LintFinding[] {
   const findings: LintFinding[] = [];
   const add = (offset: number, code: string, message: string) => {
-    const { line, col } = inFile(rule, offset);
+    const { line, col } = inRuleFile(rule, offset);
     findings.push({ file: rule.file, line, col, code, message });
   };
   const first = pipeline.commands[0];

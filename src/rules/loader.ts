@@ -30,6 +30,16 @@ export interface LoadedRule extends RuleDefinition {
   searchStart?: { line: number; col: number; block: boolean };
 }
 
+/** A 1-based line:col of a rule's SPL text -> the same place in the rule file. */
+export function positionInRuleFile(
+  rule: LoadedRule,
+  line: number,
+  col: number,
+): { line: number; col: number } {
+  const s = rule.searchStart ?? { line: 1, col: 1, block: true };
+  return { line: s.line + line - 1, col: line === 1 || s.block ? s.col + col - 1 : col };
+}
+
 /** Extra checks a caller plugs in (SPL parsing, sequence schema), returning problems relative to the rule. */
 export interface RuleChecks {
   /** Check an SPL search; return [line, col, message] relative to the SPL text (1-based), or nothing. */
@@ -156,10 +166,7 @@ export function parseRuleText(text: string, file: string, checks: RuleChecks = {
       };
     }
     for (const p of checks.search?.(rule.search, rule) ?? []) {
-      const s = rule.searchStart ?? { line: 1, col: 1, block: true };
-      const line = s.line + p.line - 1;
-      const col = p.line === 1 || s.block ? s.col + p.col - 1 : p.col;
-      problems.push({ file, line, col, message: p.message });
+      problems.push({ file, ...positionInRuleFile(rule, p.line, p.col), message: p.message });
     }
   }
   if (rule.sequence !== undefined && checks.sequence) {

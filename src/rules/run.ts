@@ -5,8 +5,6 @@
  * sequence rule's correlation engine. When a sequence rule is selected the files are merged in time
  * order (k-way merge), as correlation needs.
  */
-import { readdirSync, statSync } from "node:fs";
-import path from "node:path";
 import {
   type Alert,
   type CorrelationContext,
@@ -18,7 +16,7 @@ import {
 } from "../correlate/index.js";
 import { type FieldViewOptions, type SplunkEvent, toSplunkEvent } from "../events/fields.js";
 import type { ReadIssue, SystemFields, SystemPredicate, WinEvent } from "../events/model.js";
-import { type InputStats, newInputStats, readInputs } from "../readers/index.js";
+import { expandInputs, type InputStats, newInputStats, readInputs } from "../readers/index.js";
 import {
   type CompiledSearch,
   compileSearch,
@@ -224,33 +222,6 @@ class EventQueue implements AsyncIterable<SplunkEvent> {
       });
     }
   }
-}
-
-/** Files under the inputs, in the readers' order (used for the per-file time merge). */
-export function expandInputs(inputs: string[]): string[] {
-  const out: string[] = [];
-  for (const input of inputs) {
-    if (input === "-") {
-      out.push(input);
-      continue;
-    }
-    let st: ReturnType<typeof statSync>;
-    try {
-      st = statSync(input);
-    } catch {
-      out.push(input); // the reader reports it
-      continue;
-    }
-    if (!st.isDirectory()) {
-      out.push(input);
-      continue;
-    }
-    const entries = readdirSync(input, { withFileTypes: true }).sort((a, b) =>
-      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
-    );
-    out.push(...expandInputs(entries.map((e) => path.join(input, e.name))));
-  }
-  return out;
 }
 
 /** Run compiled rules over the inputs, feeding the sink; returns counts. */
