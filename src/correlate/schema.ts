@@ -8,7 +8,7 @@
  * `keys`). The incident raises one alert once the steps of any `complete` alternative are present
  * and the window closes (or an `until` event closes it early). See src/correlate/index.ts.
  */
-import { Ajv, type ValidateFunction } from "ajv";
+import { type SchemaValidator, schemaValidator } from "../rules/validators.js";
 
 /** One value an alert field can be taken from (first candidate that yields a non-empty value wins). */
 export interface AttributionCandidate {
@@ -271,7 +271,7 @@ export interface SequenceProblem {
   message: string;
 }
 
-let validator: ValidateFunction | undefined;
+let validator: SchemaValidator | undefined;
 
 /**
  * Every problem of a `sequence:` block: JSON Schema (ajv), the semantic checks, and, when `compile`
@@ -282,7 +282,7 @@ export function validateSequenceBlock(
   block: unknown,
   compile?: (searchExpr: string) => unknown,
 ): SequenceProblem[] {
-  validator ??= new Ajv({ allErrors: true, strict: false }).compile(sequenceSchema);
+  validator ??= schemaValidator("sequence-schema", sequenceSchema);
   if (!validator(block)) {
     return (validator.errors ?? []).map((e) => ({
       path: e.instancePath

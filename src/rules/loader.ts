@@ -3,11 +3,22 @@
  * problem is collected with file:line:col and the caller stops the run (exit code 2).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Ajv, type ErrorObject } from "ajv";
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import type { ErrorObject } from "ajv";
+import type { LineCounter, Node, parseDocument } from "yaml";
+import { knownOrder, precompiledRule } from "./precompiled.js";
 import { type RuleDefinition, ruleSchema } from "./schema.js";
+import { schemaValidator } from "./validators.js";
+
+// The YAML parser is loaded only when a rule file is parsed (precompiled bundled rules need none).
+const require = createRequire(import.meta.url);
+let yamlModule: typeof import("yaml") | undefined;
+const yaml = (): typeof import("yaml") => {
+  yamlModule ??= require("yaml") as typeof import("yaml");
+  return yamlModule;
+};
 
 export interface RuleProblem {
   file: string;
@@ -51,9 +62,6 @@ export interface RuleChecks {
   ) => { path: (string | number)[]; message: string }[];
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false });
-const validateRule = ajv.compile<RuleDefinition>(ruleSchema);
-
 /** The bundled rules folder (`rules/` at the package root). */
 export function bundledRulesDir(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
@@ -74,6 +82,7 @@ function nodeAt(doc: ReturnType<typeof parseDocument>, jsonPath: (string | numbe
 function keyNodeAt(doc: ReturnType<typeof parseDocument>, jsonPath: (string | number)[]): Node | null {
   if (jsonPath.length === 0) return null;
   const parent = jsonPath.length === 1 ? doc.contents : doc.getIn(jsonPath.slice(0, -1), true);
+  const { isMap, isScalar } = yaml();
   if (!isMap(parent)) return null;
   const last = jsonPath[jsonPath.length - 1];
   for (const pair of parent.items) {
@@ -115,10 +124,23 @@ export function loadRuleFile(file: string, checks: RuleChecks = {}): LoadedRule 
       { file, line: 1, col: 1, message: `cannot read rule file: ${(err as Error).message}` },
     ]);
   }
+  // The precompiled layer (bundled rules, keyed by content): YAML and schema were checked at build
+  // time; the caller's checks still run. A rule with any problem is parsed again from its text so that
+  // every problem is reported at its file:line:col.
+  const cached = precompiledRule(text, file);
+  if (cached && passesChecks(cached, checks)) return cached;
   return parseRuleText(text, file, checks);
 }
 
+function passesChecks(rule: LoadedRule, checks: RuleChecks): boolean {
+  if (rule.search !== undefined && checks.search && checks.search(rule.search, rule).length > 0) return false;
+  if (rule.sequence !== undefined && checks.sequence && checks.sequence(rule.sequence, rule).length > 0)
+    return false;
+  return true;
+}
+
 export function parseRuleText(text: string, file: string, checks: RuleChecks = {}): LoadedRule {
+  const { isScalar, isSeq, LineCounter, parseDocument } = yaml();
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const problems: RuleProblem[] = [];
@@ -128,6 +150,7 @@ export function parseRuleText(text: string, file: string, checks: RuleChecks = {
   }
   if (problems.length) throw new RuleError(problems);
   const value = doc.toJS() as unknown;
+  const validateRule = schemaValidator<RuleDefinition>("rule-schema", ruleSchema);
   if (!validateRule(value)) {
     const seen = new Set<string>();
     for (const e of validateRule.errors ?? []) {
@@ -198,9 +221,11 @@ export function parseRuleText(text: string, file: string, checks: RuleChecks = {
 
 function ruleFilesIn(dir: string): string[] {
   const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
-    a.name.localeCompare(b.name),
-  )) {
+  const entries = readdirSync(dir, { withFileTypes: true });
+  const order = knownOrder(entries.map((e) => e.name));
+  if (order) entries.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+  else entries.sort((a, b) => a.name.localeCompare(b.name));
+  for (const entry of entries) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) out.push(...ruleFilesIn(full));
     else if (/\.ya?ml$/i.test(entry.name)) out.push(full);

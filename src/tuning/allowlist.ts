@@ -15,10 +15,22 @@
  *   matched nothing during the run is stale.
  */
 import { readFileSync } from "node:fs";
-import { isMap, isScalar, isSeq, LineCounter, type Node, type Pair, parseDocument, type Scalar } from "yaml";
+import { createRequire } from "node:module";
+import type { LineCounter, Node, Pair, Scalar, YAMLMap, YAMLSeq } from "yaml";
 import { type Alert, alertToJson } from "../correlate/alert.js";
 import { RuleError, type RuleProblem } from "../rules/loader.js";
 import { compilePattern, type ValueTest } from "./matchers.js";
+
+// The YAML parser is loaded only when an allowlist is read (a scan without --allowlist needs none).
+const require = createRequire(import.meta.url);
+let yamlModule: typeof import("yaml") | undefined;
+const yaml = (): typeof import("yaml") => {
+  yamlModule ??= require("yaml") as typeof import("yaml");
+  return yamlModule;
+};
+const isMap = (n: unknown): n is YAMLMap => yaml().isMap(n);
+const isSeq = (n: unknown): n is YAMLSeq => yaml().isSeq(n);
+const isScalar = (n: unknown): n is Scalar => yaml().isScalar(n);
 
 /** A result row or an alert's fields, by field name. */
 export type FieldRecord = Record<string, string | string[]>;
@@ -247,8 +259,8 @@ export function loadAllowlist(file: string, today: Date = new Date()): Allowlist
 
 /** Parse allowlist YAML text (see loadAllowlist). */
 export function parseAllowlist(text: string, file: string, today: Date = new Date()): Allowlist {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const lc = new (yaml().LineCounter)();
+  const doc = yaml().parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const problems: RuleProblem[] = [];
   const at = (node: Node | null | undefined, message: string) => {
     const pos = lc.linePos(node?.range?.[0] ?? 0);
