@@ -3,3 +3,4 @@
 // `npm ci` through `prepare`): ajv standalone validators, the precompiled bundled rules.
 await import("./build-validators.mjs");
 await import("./build-rules.mjs");
+await import("./build-bundle.mjs");

@@ -45,6 +45,13 @@ export function rulesIndexFile(): string {
 
 let index: RulesIndex | null | undefined;
 
+/** An index is used only when built by this version of the tool against this rule schema. */
+function accepted(candidate: RulesIndex): boolean {
+  return (
+    candidate.tool === "dcomhunt" && candidate.version === TOOL_VERSION && candidate.schema === schemaHash()
+  );
+}
+
 function loadIndex(): RulesIndex | null {
   if (index !== undefined) return index;
   index = null;
@@ -56,8 +63,7 @@ function loadIndex(): RulesIndex | null {
   }
   try {
     const parsed = JSON.parse(text) as RulesIndex;
-    if (parsed.tool === "dcomhunt" && parsed.version === TOOL_VERSION && parsed.schema === schemaHash())
-      index = parsed;
+    if (accepted(parsed)) index = parsed;
   } catch {
     // A damaged index is no index: every rule is parsed from its file.
   }
@@ -80,9 +86,9 @@ function orderKey(names: string[]): string {
   return [...names].sort().join("\0");
 }
 
-/** Forget the loaded index (tests). */
-export function resetRulesIndex(): void {
-  index = undefined;
+/** Use this index instead of dist/rules-index.json (tests); undefined: read the file again. */
+export function useRulesIndex(replacement: RulesIndex | null | undefined): void {
+  index = replacement && !accepted(replacement) ? null : replacement;
 }
 
 /** Build an index from loaded rules and their file contents (the build step). */
