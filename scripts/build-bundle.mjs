@@ -27,5 +27,8 @@ await build({
   banner: {
     js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);',
   },
+  // Whitespace and syntax only: identifiers keep their names (readable internal-error stacks).
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: "warning",
 });
