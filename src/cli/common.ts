@@ -68,8 +68,26 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedArgs 
 /** Where output goes: `-o FILE` or stdout. */
 export interface Output {
   write(text: string): void;
+  /** Resolves once the stream has room again (at once when it has): await it to honour backpressure. */
+  drained(): Promise<void>;
   close(): Promise<void>;
   isTTY: boolean;
+}
+
+/** Wait for "drain" (or an error, or the stream closing) when the stream's buffer is full. */
+function whenDrained(stream: NodeJS.WritableStream & { writableNeedDrain?: boolean }): Promise<void> {
+  if (!stream.writableNeedDrain) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off("drain", done);
+      stream.off("error", done);
+      stream.off("close", done);
+      resolve();
+    };
+    stream.once("drain", done);
+    stream.once("error", done);
+    stream.once("close", done);
+  });
 }
 
 export function openOutput(path: string | undefined): Output {
@@ -84,6 +102,7 @@ export function openOutput(path: string | undefined): Output {
       write: (t) => {
         if (!closed) process.stdout.write(t);
       },
+      drained: () => (closed ? Promise.resolve() : whenDrained(process.stdout)),
       close: () =>
         new Promise((resolve) => {
           if (!closed && process.stdout.writableNeedDrain) {
@@ -104,6 +123,7 @@ export function openOutput(path: string | undefined): Output {
     write: (t) => {
       stream.write(t);
     },
+    drained: () => (failure ? Promise.resolve() : whenDrained(stream)),
     close: () =>
       new Promise((resolve, reject) => {
         stream.end(() => (failure ? reject(failure) : resolve()));

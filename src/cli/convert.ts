@@ -53,6 +53,9 @@ export const convertSpec: CommandSpec = {
     "Formats are detected from content. Exit codes: 0 done, 2 usage error, 3 some input could not be read.",
 };
 
+/** Characters of output gathered before one write to the stream. */
+const BATCH = 256 * 1024;
+
 /** Provenance fields appended to every converted event (underscore: Splunk's internal-field convention). */
 export function provenanceFields(ev: WinEvent): Record<string, string> {
   const p = ev.provenance;
@@ -78,10 +81,26 @@ export const convertCommand: Command = async (argv) => {
   const events = readInputs(args.positionals, { stats, strict: args.values.strict === true });
   const out = openOutput(stringOpt(args.values, "output"));
 
+  // Output goes out in pieces of about BATCH characters; a full stream (a slow reader of stdout) is
+  // waited for before the next piece, so memory stays bounded whatever the input size.
+  let batch = "";
+  const emit = async (text: string) => {
+    batch += text;
+    if (batch.length >= BATCH) {
+      out.write(batch);
+      batch = "";
+      await out.drained();
+    }
+  };
+  const flush = () => {
+    if (batch) out.write(batch);
+    batch = "";
+  };
   if (format === "xml") {
-    out.write('<?xml version="1.0" encoding="utf-8"?>\n<Events>\n');
-    for await (const ev of events) out.write(`${renderEventXml(ev)}\n`);
-    out.write("</Events>\n");
+    await emit('<?xml version="1.0" encoding="utf-8"?>\n<Events>\n');
+    for await (const ev of events) await emit(`${renderEventXml(ev)}\n`);
+    await emit("</Events>\n");
+    flush();
   } else {
     const rowOf = (ev: WinEvent): Record<string, FieldValue> => {
       const se = toSplunkEvent(ev, view);
@@ -93,7 +112,8 @@ export const convertCommand: Command = async (argv) => {
       return row;
     };
     if (format === "ndjson") {
-      for await (const ev of events) out.write(`${JSON.stringify(rowOf(ev))}\n`);
+      for await (const ev of events) await emit(`${JSON.stringify(rowOf(ev))}\n`);
+      flush();
     } else {
       // CSV needs its header first: spool rows to a temporary NDJSON file while collecting columns
       // (memory stays bounded), then write header and rows.
@@ -116,8 +136,9 @@ export const convertCommand: Command = async (argv) => {
         const rl = createInterface({ input: createReadStream(spool), crlfDelay: Number.POSITIVE_INFINITY });
         for await (const line of rl) {
           const row = JSON.parse(line) as Record<string, FieldValue>;
-          out.write(csvLine(header.map((c) => row[c])));
+          await emit(csvLine(header.map((c) => row[c])));
         }
+        flush();
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
