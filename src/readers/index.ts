@@ -169,7 +169,7 @@ export async function* readInputs(inputs: string[], opts: ReadInputsOptions = {}
     source: AsyncIterable<Uint8Array>,
     depth: number,
     disk?: DiskFile,
-  ): AsyncGenerator<WinEvent> {
+  ): AsyncGenerator<WinEvent[]> {
     const { head, stream } = await peekStream(source, HEAD_BYTES);
     const compression = compressionOf(head);
     if (compression === "gzip") {
@@ -219,11 +219,17 @@ export async function* readInputs(inputs: string[], opts: ReadInputsOptions = {}
     format: DetectedFormat,
     stream: AsyncIterable<Uint8Array>,
     disk?: DiskFile,
-  ): AsyncGenerator<WinEvent> {
+  ): AsyncGenerator<WinEvent[]> {
     const count = async function* (events: AsyncIterable<WinEvent>) {
       for await (const ev of events) {
         stats.records++;
-        yield ev;
+        yield [ev];
+      }
+    };
+    const countBatches = async function* (batches: AsyncIterable<WinEvent[]>) {
+      for await (const batch of batches) {
+        stats.records += batch.length;
+        yield batch;
       }
     };
     switch (format) {
@@ -232,10 +238,10 @@ export async function* readInputs(inputs: string[], opts: ReadInputsOptions = {}
         if (disk !== undefined) {
           // random access and worker threads need the file itself
           for await (const _ of stream) break;
-          yield* count(evtx.readEvtx(disk.path, { ...readerOpts, displayName: name }));
+          yield* countBatches(evtx.readEvtxBatches(disk.path, { ...readerOpts, displayName: name }));
           addBytes(disk.size - disk.counter.bytes);
         } else {
-          yield* count(evtx.readEvtx(stream, { ...readerOpts, displayName: name }));
+          yield* countBatches(evtx.readEvtxBatches(stream, { ...readerOpts, displayName: name }));
         }
         return;
       }
@@ -259,7 +265,7 @@ export async function* readInputs(inputs: string[], opts: ReadInputsOptions = {}
     }
   }
 
-  async function* readZip(name: string, zipPath: string, depth: number): AsyncGenerator<WinEvent> {
+  async function* readZip(name: string, zipPath: string, depth: number): AsyncGenerator<WinEvent[]> {
     const zip = await openZip(zipPath);
     try {
       for (const member of zip.members) {
@@ -303,7 +309,7 @@ export async function* readInputs(inputs: string[], opts: ReadInputsOptions = {}
     return { file, location: "offset 0", reason: `read failed: ${errorMessage(err)}`, lost: "file" };
   }
 
-  async function* readFile(file: string): AsyncGenerator<WinEvent> {
+  async function* readFile(file: string): AsyncGenerator<WinEvent[]> {
     let size = -1;
     try {
       size = (await stat(file)).size;
@@ -321,7 +327,7 @@ export async function* readInputs(inputs: string[], opts: ReadInputsOptions = {}
     }
   }
 
-  async function* walk(dir: string, seen: Set<string>): AsyncGenerator<WinEvent> {
+  async function* walk(dir: string, seen: Set<string>): AsyncGenerator<WinEvent[]> {
     let entries: Dirent[];
     try {
       const real = await realpath(dir);
@@ -354,25 +360,30 @@ export async function* readInputs(inputs: string[], opts: ReadInputsOptions = {}
     }
   }
 
-  for (const input of inputs) {
-    if (input === "-") {
-      opts.onFile?.("-", -1);
-      try {
-        yield* readStream("-", countedBytes(process.stdin as AsyncIterable<Uint8Array>), 0);
-      } catch (err) {
-        if (isFatal(err)) throw err;
-        report(streamFailure("-", err));
+  // The layers above pass arrays (one per EVTX chunk, one per event of the text readers): one async
+  // step per array through each layer, and the events are handed out here.
+  async function* all(): AsyncGenerator<WinEvent[]> {
+    for (const input of inputs) {
+      if (input === "-") {
+        opts.onFile?.("-", -1);
+        try {
+          yield* readStream("-", countedBytes(process.stdin as AsyncIterable<Uint8Array>), 0);
+        } catch (err) {
+          if (isFatal(err)) throw err;
+          report(streamFailure("-", err));
+        }
+        continue;
       }
-      continue;
+      let isDir = false;
+      try {
+        isDir = (await stat(input)).isDirectory();
+      } catch (err) {
+        report(cannotOpen(input, err));
+        continue;
+      }
+      if (isDir) yield* walk(input, new Set());
+      else yield* readFile(input);
     }
-    let isDir = false;
-    try {
-      isDir = (await stat(input)).isDirectory();
-    } catch (err) {
-      report(cannotOpen(input, err));
-      continue;
-    }
-    if (isDir) yield* walk(input, new Set());
-    else yield* readFile(input);
   }
+  for await (const batch of all()) for (const ev of batch) yield ev;
 }
