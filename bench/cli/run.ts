@@ -13,7 +13,8 @@
  * across copies, so scans use --no-dedup) in a temp folder removed at the end.
  *
  * Run: npm run build && node --import tsx bench/cli/run.ts [--convert-mb 40] [--scan-mb 200] [--repeat 3]
- *      [--startup-runs 10] [--only convert,scan-evtx,scan-json,startup]
+ *      [--startup-runs 10] [--only convert,scan-evtx,scan-json,startup] [--cli OTHER/bin/dcomhunt.js]
+ *      [--baseline OLD/bin/dcomhunt.js]
  * Ours: best of --repeat (rows 1-3); peers run once (evtxexport on 200 MB takes tens of seconds) except
  * DuckDB (best of --repeat). The machine may be shared: CPU time is the steadier figure; the load
  * average is printed before and after.
@@ -27,8 +28,13 @@ import { fileURLToPath } from "node:url";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const corpus = path.resolve(root, "..", "shared", "corpus");
 const replicate = path.resolve(root, "..", "shared", "tools", "evtx-replicate.py");
-const cli = path.join(root, "bin", "dcomhunt.js");
 const args = process.argv.slice(2);
+// --cli PATH: measure another build of the command (e.g. an older commit's bin/dcomhunt.js) instead.
+const cliAt = args.indexOf("--cli");
+const cli = cliAt >= 0 ? path.resolve(args[cliAt + 1]) : path.join(root, "bin", "dcomhunt.js");
+// --baseline PATH: in the start-up row, also run another build (interleaved) for a before/after.
+const baselineAt = args.indexOf("--baseline");
+const baseline = baselineAt >= 0 ? path.resolve(args[baselineAt + 1]) : undefined;
 const opt = (name: string, fallback: number) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : fallback;
@@ -158,8 +164,9 @@ async function main(): Promise<void> {
   console.log(
     `bench/cli: node ${process.version}, ${process.platform} ${process.arch}, load average ${load()} (machine shared: repeat runs)`,
   );
+  const cliRoot = path.resolve(path.dirname(cli), "..");
   console.log(
-    `  bundle: ${existsSync(path.join(root, "dist", "bundle", "main.js")) ? "dist/bundle/main.js" : "absent (dist/cli/main.js)"}`,
+    `  command: ${cli} (${existsSync(path.join(cliRoot, "dist", "bundle", "main.js")) ? "dist/bundle/main.js" : "dist/cli/main.js"})`,
   );
   const dir = mkdtempSync(path.join(tmpdir(), "dcomhunt-bench-cli-"));
   const sysmon = [
@@ -217,30 +224,39 @@ async function main(): Promise<void> {
       console.log(
         `\n4. start-up: ${(statSync(file).size / 1048576).toFixed(1)} MB EVTX, median of ${startupRuns}, interleaved with node -e 0`,
       );
-      const cmds = {
+      const cmds: Record<string, string[]> = {
         floor: [process.execPath, "-e", "0"],
         seed: ours("scan", "-q", "--rules", "seed", file),
         all: ours("scan", "-q", "--rules", "all", file),
       };
-      const runs = runAll(
-        Array.from({ length: startupRuns }, () => [cmds.floor, cmds.seed, cmds.all]).flat(),
-      );
-      const pick = (k: number) => runs.filter((_, i) => i % 3 === k);
-      const stat = (rs: Run[]): Run => ({
-        wall: median(rs.map((r) => r.wall)),
-        cpu: median(rs.map((r) => r.cpu)),
-        rssMb: Math.max(...rs.map((r) => r.rssMb)),
-        status: 0,
-      });
-      const floor = stat(pick(0));
-      const seed = stat(pick(1));
-      const all = stat(pick(2));
+      if (baseline) {
+        cmds.baseSeed = [process.execPath, baseline, "scan", "-q", "--rules", "seed", file];
+        cmds.baseAll = [process.execPath, baseline, "scan", "-q", "--rules", "all", file];
+      }
+      const keys = Object.keys(cmds);
+      const runs = runAll(Array.from({ length: startupRuns }, () => keys.map((k) => cmds[k])).flat());
+      const stat = (k: string): Run => {
+        const rs = runs.filter((_, i) => keys[i % keys.length] === k);
+        return {
+          wall: median(rs.map((r) => r.wall)),
+          cpu: median(rs.map((r) => r.cpu)),
+          rssMb: Math.max(...rs.map((r) => r.rssMb)),
+          status: 0,
+        };
+      };
+      const floor = stat("floor");
+      const seed = stat("seed");
+      const all = stat("all");
       row("node -e 0 (floor)", floor);
       row("dcomhunt scan --rules seed", seed);
       row("dcomhunt scan --rules all", all);
+      if (baseline) {
+        row(`baseline scan --rules seed (${path.relative(process.cwd(), baseline)})`, stat("baseSeed"));
+        row("baseline scan --rules all", stat("baseAll"));
+      }
       console.log(
-        `  => seed: ${(seed.wall * 1000).toFixed(0)} ms (goal <= 150 ms), ${(seed.wall / floor.wall).toFixed(1)}x node -e 0 (goal <= 3x); ` +
-          `all: ${(all.wall * 1000).toFixed(0)} ms (goal <= 250 ms)`,
+        `  => seed: ${(seed.wall * 1000).toFixed(0)} ms (goal <= 150 ms), ${(seed.wall / floor.wall).toFixed(1)}x node -e 0 on wall, ` +
+          `${(seed.cpu / floor.cpu).toFixed(1)}x on CPU (goal <= 3x); all: ${(all.wall * 1000).toFixed(0)} ms (goal <= 250 ms)`,
       );
       console.log("  (peak RSS in row 4 is the high-water mark of all start-up runs)");
     }
