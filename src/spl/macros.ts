@@ -155,6 +155,11 @@ export function expandMacros(text: string, macros: MacroTable | undefined, file 
       else if (c === '"') inQuote = false;
       continue;
     }
+    if (c === "\\" && i + 1 < text.length) {
+      // An escaped character outside quotes (`\"` in a bare value) neither opens a string nor a call.
+      out += c + text[++i];
+      continue;
+    }
     if (c === '"') {
       inQuote = true;
       out += c;

@@ -100,7 +100,8 @@ function splitPipes(src: SourceText): Segment[] {
     } else if (inSingle) {
       if (c === "\\") i++;
       else if (c === "'") inSingle = false;
-    } else if (c === '"') inQuote = true;
+    } else if (c === "\\") i++;
+    else if (c === '"') inQuote = true;
     else if (c === "'" && singleAware) inSingle = true;
     else if (c === "[") throw src.error(i, "subsearches ('[...]') are not supported");
     else if (c === "|") {
@@ -150,11 +151,16 @@ function lexSearch(s: Scanner): SearchToken[] {
       out.push({ kind: "word", pos, value: readSearchValue(s) });
       continue;
     }
-    // A bare run: a field name followed by an operator, or a term.
+    // A bare run: a field name followed by an operator, or a term. A backslash escapes the next
+    // character (`\"` stays in the run).
     let i = s.pos;
     let op: SearchOp | undefined;
     while (i < s.end) {
       const ch = s.text[i];
+      if (ch === "\\" && i + 1 < s.end) {
+        i += 2;
+        continue;
+      }
       if (/[\s()"]/.test(ch)) break;
       if (i > s.pos && (ch === "=" || ch === "<" || ch === ">" || (ch === "!" && s.text[i + 1] === "="))) {
         const two = s.text.slice(i, i + 2);
@@ -169,9 +175,23 @@ function lexSearch(s: Scanner): SearchToken[] {
       i++;
     }
     const word = s.text.slice(s.pos, i);
+    if (op === undefined && word !== "" && !KEYWORDS.has(word) && word !== "IN" && !word.includes("\\")) {
+      // `field = value`, `field >= 10`: spaces around the operator still make a comparison (Search
+      // Reference, search command, "comparison-expression": <field><comparison-operator><value>;
+      // Splunk ignores the spaces). Decision D-search-spaced-op.
+      let j = i;
+      while (j < s.end && /\s/.test(s.text[j])) j++;
+      const spacedOp = /^(?:==|!=|<=|>=|=|<|>)/.exec(s.text.slice(j, Math.min(j + 2, s.end)));
+      if (j > i && spacedOp) {
+        i = j;
+        op = (spacedOp[0] === "==" ? "=" : spacedOp[0]) as SearchOp;
+      }
+    }
     if (op !== undefined) {
       s.pos = i + (s.text.slice(i, i + 2) === "==" || op.length === 2 ? 2 : 1);
-      if (s.pos >= s.end || /[\s)]/.test(s.peek())) throw s.error(`expected a value after '${op}'`);
+      // `field= value`: the value may follow after spaces, as in Splunk.
+      s.skipWs();
+      if (s.pos >= s.end || s.peek() === ")") throw s.error(`expected a value after '${op}'`);
       out.push({ kind: "compare", pos, field: word, op, value: readSearchValue(s) });
       continue;
     }
@@ -180,12 +200,16 @@ function lexSearch(s: Scanner): SearchToken[] {
       continue;
     }
     s.pos = i;
-    out.push({
-      kind: "word",
-      pos,
-      value: { raw: word, value: word, quoted: false, caseSensitive: false, term: false },
-    });
+    out.push({ kind: "word", pos, value: bareValue(word) });
   }
+}
+
+/**
+ * An unquoted value or term. Backslash escapes apply outside quotes too (Search Manual, "Search
+ * command primer", File paths: `D:\\Digital\\RTFM` finds `D:\Digital\RTFM`); decision D-bare-escapes.
+ */
+function bareValue(raw: string): SearchValue {
+  return { raw, value: unescapeSearchString(raw), quoted: false, caseSensitive: false, term: false };
 }
 
 /** A value after an operator or a term: "quoted", CASE(...), TERM(...), or a bare run. */
@@ -225,10 +249,10 @@ function readSearchValue(s: Scanner): SearchValue {
     }
   }
   let i = s.pos;
-  while (i < s.end && !/[\s()]/.test(s.text[i])) i++;
+  while (i < s.end && !/[\s()]/.test(s.text[i])) i += s.text[i] === "\\" && i + 1 < s.end ? 2 : 1;
   const w = s.text.slice(s.pos, i);
   s.pos = i;
-  return { raw: w, value: w, quoted: false, caseSensitive: false, term: false };
+  return bareValue(w);
 }
 
 class SearchParser {
@@ -348,7 +372,7 @@ function splitInValue(v: SearchValue): SearchValue[] {
   return v.raw
     .split(",")
     .filter((p) => p !== "")
-    .map((p) => ({ raw: p, value: p, quoted: false, caseSensitive: false, term: false }));
+    .map(bareValue);
 }
 
 export function parseSearchExpression(s: Scanner): SearchExpr | undefined {
