@@ -195,6 +195,8 @@ export interface Aggregation {
   field?: string;
   /** `as` name; the default name is `fn(field)` or `count`. */
   as?: string;
+  /** `fn(eval(expr))`: the expression gives each row's value (`field` holds the text `eval(...)`). */
+  eval?: EvalExpr;
 }
 
 export interface FieldRename {

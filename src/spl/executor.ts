@@ -134,7 +134,7 @@ function buildOperator(stage: Stage, ctx: CommandContext, columns: ColumnsState,
       columns.columns = statsColumns(cmd);
       return statsOperator(cmd, c, next);
     case "eventstats":
-      return eventstatsOperator(cmd, next);
+      return eventstatsOperator(cmd, c, next);
     case "streamstats":
       return streamstatsOperator(cmd, c, next);
     case "top":

@@ -383,7 +383,7 @@ export function parseSearchExpression(s: Scanner): SearchExpr | undefined {
 
 // ------------------------------------------------------------------------------------------------
 // eval expressions: precedence (low -> high) XOR, OR, AND, NOT, comparison/LIKE/IN, + - ., * / %, unary -
-// (decision D-eval-precedence); operators are upper case only (decision D-eval-keywords).
+// (decision D-eval-precedence); word operators in any case (decision D-eval-keywords).
 
 type EvalToken =
   | { kind: "num"; pos: number; raw: string }
@@ -439,7 +439,12 @@ function lexEval(s: Scanner): EvalToken[] {
   }
 }
 
+/**
+ * Word operators, matched in any case (decision D-eval-keywords: Splunk's own detections write
+ * `and`/`or`/`not`/`like` in lower case and Splunk runs them).
+ */
 const EVAL_WORD_OPS = new Set(["AND", "OR", "XOR", "NOT", "LIKE", "IN"]);
+const EVAL_BOOL_OPS = new Set(["AND", "OR", "XOR", "NOT"]);
 
 class EvalParser {
   i = 0;
@@ -454,7 +459,7 @@ class EvalParser {
   isOp(v: string, t = this.peek()): boolean {
     return (
       (t.kind === "op" && t.value === v) ||
-      (t.kind === "ident" && !t.quoted && t.value === v && EVAL_WORD_OPS.has(v))
+      (t.kind === "ident" && !t.quoted && EVAL_WORD_OPS.has(v) && t.value.toUpperCase() === v)
     );
   }
   expectOp(v: string, context?: { open: string; pos: number }): EvalToken {
@@ -573,7 +578,9 @@ class EvalParser {
       case "str":
         return { kind: "string", pos: t.pos, value: t.value };
       case "ident": {
-        if (!t.quoted && this.isOp("(") && !EVAL_WORD_OPS.has(t.value)) {
+        // In operand position `like(`/`LIKE(`, `in(`, `IF(` are function calls; names are matched
+        // case-insensitively (decision D-eval-case). NOT/AND/OR/XOR never name a function.
+        if (!t.quoted && this.isOp("(") && !EVAL_BOOL_OPS.has(t.value.toUpperCase())) {
           const open = this.toks[this.i++];
           const args: EvalExpr[] = [];
           if (!this.isOp(")")) {
@@ -584,9 +591,10 @@ class EvalParser {
             }
           }
           this.expectOp(")", { open: "(", pos: open.pos });
-          return { kind: "call", pos: t.pos, name: t.value, args };
+          return { kind: "call", pos: t.pos, name: t.value.toLowerCase(), args };
         }
-        if (!t.quoted && EVAL_WORD_OPS.has(t.value)) throw this.s.error(`unexpected '${t.value}'`, t.pos);
+        if (!t.quoted && EVAL_WORD_OPS.has(t.value.toUpperCase()))
+          throw this.s.error(`unexpected '${t.value}'`, t.pos);
         return { kind: "field", pos: t.pos, name: t.value, quoted: t.quoted };
       }
       case "op":
@@ -774,12 +782,32 @@ class ArgReader {
     if (t === undefined) throw this.s.error("unexpected end of command", this.s.end);
     return t;
   }
-  /** A word or quoted value. */
+  /** A word or quoted value; `values(x)` written without spaces is one name (a stats output field). */
   value(what = "a value"): ArgToken {
     const t = this.toks[this.i];
     if (t === undefined || (t.kind !== "word" && t.kind !== "quoted"))
       throw this.s.error(`expected ${what}`, t?.pos ?? this.s.end);
     this.i++;
+    return t.kind === "word" ? this.gluedCall(t) : t;
+  }
+  /**
+   * `count(x)`, `dc(user)` as a field name: a word followed at once by `(` ... `)` with nothing
+   * outside the parentheses; the tokens are merged into one word.
+   */
+  gluedCall(t: ArgToken): ArgToken {
+    const open = this.toks[this.i];
+    if (open?.kind !== "(" || open.pos !== t.pos + t.raw.length) return t;
+    let depth = 0;
+    for (let j = this.i; j < this.toks.length; j++) {
+      const k = this.toks[j].kind;
+      if (k === "(") depth++;
+      else if (k === ")" && --depth === 0) {
+        const end = this.toks[j].pos + 1;
+        const raw = this.s.text.slice(t.pos, end);
+        this.i = j + 1;
+        return { kind: "word", value: raw, raw, pos: t.pos };
+      }
+    }
     return t;
   }
   int(t: ArgToken): number {
@@ -802,7 +830,7 @@ class ArgReader {
       if (t.kind === "word" && stop.some((w) => w.toLowerCase() === t.value.toLowerCase())) break;
       if (this.peekKind("=", 1)) break;
       this.i++;
-      out.push(t.value);
+      out.push(t.kind === "word" ? this.gluedCall(t).value : t.value);
     }
     return out;
   }
@@ -905,17 +933,36 @@ function parseAggregations(r: ArgReader, command: string): Aggregation[] {
     if (t.kind !== "word") throw r.s.error(`expected an aggregation function in ${command}`, t.pos);
     let fn = t.value;
     let field: string | undefined;
+    let evalExpr: EvalExpr | undefined;
     if (r.peekKind("(")) {
       const open = r.next();
-      if (!r.peekKind(")")) field = r.value("a field name").value;
+      if (r.peekWord("eval", false) && r.peekKind("(", 1)) {
+        // func(eval(expression)): the aggregate of the expression's value per row (Search
+        // Reference, stats, "Usage: eval expressions with statistical functions").
+        const ev = r.next();
+        const evOpen = r.next();
+        let depth = 1;
+        let j = r.i;
+        for (; j < r.toks.length; j++) {
+          const k = r.toks[j].kind;
+          if (k === "(") depth++;
+          else if (k === ")" && --depth === 0) break;
+        }
+        if (j >= r.toks.length)
+          throw r.s.error(`expected ')' to close '(' at ${r.s.src.where(evOpen.pos)}`, r.s.end);
+        evalExpr = parseEvalExpression(new Scanner(r.s.src, evOpen.pos + 1, r.toks[j].pos));
+        field = r.s.text.slice(ev.pos, r.toks[j].pos + 1);
+        r.i = j + 1;
+      } else if (!r.peekKind(")")) field = r.value("a field name").value;
       if (!r.peekKind(")"))
         throw r.s.error(`expected ')' to close '(' at ${r.s.src.where(open.pos)}`, r.peek()?.pos ?? r.s.end);
       r.next();
     }
     fn = fn.toLowerCase();
     if (fn === "c") fn = "count";
-    if (fn === "distinct_count") fn = "dc";
-    if (!AGGREGATIONS.has(fn)) throw r.s.error(`unsupported ${command} function '${t.value}'`, t.pos);
+    if (fn === "distinct_count" || fn === "estdc") fn = "dc";
+    if (!AGGREGATIONS.has(fn) && !PERCENTILE.test(fn))
+      throw r.s.error(`unsupported ${command} function '${t.value}'`, t.pos);
     if (fn !== "count" && field === undefined)
       throw r.s.error(`${fn} needs a field, e.g. ${fn}(Image)`, t.pos);
     let as: string | undefined;
@@ -923,7 +970,7 @@ function parseAggregations(r: ArgReader, command: string): Aggregation[] {
       r.next();
       as = r.value("a name after 'as'").value;
     }
-    out.push({ fn, field, as });
+    out.push(evalExpr ? { fn, field, as, eval: evalExpr } : { fn, field, as });
   }
   if (out.length === 0)
     throw r.s.error(`${command} needs at least one aggregation, e.g. count`, r.peek()?.pos ?? r.s.end);
@@ -945,7 +992,17 @@ export const AGGREGATIONS = new Set([
   "earliest",
   "latest",
   "range",
+  "stdev",
+  "stdevp",
+  "var",
+  "varp",
+  "median",
+  "mode",
+  "sumsq",
 ]);
+
+/** perc95, p95, exactperc99, upperperc90: the Nth percentile. */
+export const PERCENTILE = /^(?:perc|p|exactperc|upperperc)(\d+(?:\.\d+)?)$/;
 
 function renameList(r: ArgReader, command: string): FieldRename[] {
   const out: FieldRename[] = [];
@@ -1287,6 +1344,23 @@ function parseBound(r: ArgReader): TransactionBound {
     const expr = parseEvalExpression(sub);
     r.i = j + 1;
     return { kind: "eval", raw: s.text.slice(t.pos, close.pos + 1), expr };
+  }
+  if (t.kind === "(") {
+    // startswith=(EventCode=4624 OR ...): a search expression in parentheses (Search Reference,
+    // transaction, startswith "<search-expression>" written without quotes).
+    let depth = 1;
+    let j = r.i;
+    for (; j < r.toks.length; j++) {
+      const k = r.toks[j].kind;
+      if (k === "(") depth++;
+      else if (k === ")" && --depth === 0) break;
+    }
+    if (j >= r.toks.length) throw s.error(`expected ')' to close '(' at ${s.src.where(t.pos)}`, s.end);
+    const close = r.toks[j];
+    const expr = parseSearchExpression(new Scanner(s.src, t.pos + 1, close.pos));
+    if (expr === undefined) throw s.error("empty startswith/endswith search", t.pos);
+    r.i = j + 1;
+    return { kind: "search", raw: s.text.slice(t.pos, close.pos + 1), expr };
   }
   if (t.kind === "quoted") {
     // The quoted text is itself a search; parse it from its unescaped value.

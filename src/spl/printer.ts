@@ -98,7 +98,7 @@ function evalLevel(e: EvalExpr): number {
 }
 
 export function printEvalField(name: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !EVAL_KEYWORDS.has(name)
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !EVAL_KEYWORDS.has(name.toUpperCase())
     ? name
     : `'${name.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 }
