@@ -339,6 +339,21 @@ export interface TransactionCommand extends CommandBase {
   /** Other options as written (maxspan=1h, keepevicted=t, mvlist=t ...), for printing and flags. */
   options: Record<string, string>;
 }
+/** One `fn(field) [AS name]` of `convert`. */
+export interface Conversion {
+  /** auto, ctime, dur2sec, memk, mktime, mstime, none, num, rmcomma, rmunit. */
+  fn: string;
+  /** Field name; may contain `*` wildcards. */
+  field: string;
+  as: string | undefined;
+}
+export interface ConvertCommand extends CommandBase {
+  name: "convert";
+  /** strftime/strptime format of ctime/mktime (default `%m/%d/%Y %H:%M:%S`). */
+  timeformat: string;
+  conversions: Conversion[];
+}
+
 /** `startswith="text"` (a search), `startswith=eval(expr)`. */
 export type TransactionBound =
   | { kind: "search"; raw: string; expr: SearchExpr }
@@ -364,7 +379,8 @@ export type Command =
   | FillnullCommand
   | MvexpandCommand
   | BinCommand
-  | TransactionCommand;
+  | TransactionCommand
+  | ConvertCommand;
 
 /** A whole search: commands separated by `|`. */
 export interface Pipeline {

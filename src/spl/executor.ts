@@ -12,6 +12,7 @@ import type { FieldViewOptions, SplunkEvent } from "../events/fields.js";
 import type { SystemPredicate, WinEvent } from "../events/model.js";
 import type { Command, Pipeline } from "./ast.js";
 import { binOperator } from "./commands/bin.js";
+import { convertOperator } from "./commands/convert.js";
 import { dedupOperator } from "./commands/dedup.js";
 import { evalOperator } from "./commands/eval.js";
 import { type ColumnsState, fieldsOperator, renameOperator, tableOperator } from "./commands/fields.js";
@@ -92,6 +93,7 @@ const MUTATING = new Set([
   "streamstats",
   "eventstats",
   "dedup",
+  "convert",
 ]);
 
 function buildOperator(stage: Stage, ctx: CommandContext, columns: ColumnsState, next: Operator): Operator {
@@ -156,6 +158,8 @@ function buildOperator(stage: Stage, ctx: CommandContext, columns: ColumnsState,
       return binOperator(cmd, c, next);
     case "transaction":
       return transactionOperator(cmd, c, next);
+    case "convert":
+      return convertOperator(cmd, c, next);
   }
 }
 

@@ -5,6 +5,7 @@
 import type {
   Aggregation,
   Command,
+  ConvertCommand,
   EvalBinaryOp,
   EvalExpr,
   FieldRename,
@@ -656,6 +657,7 @@ const SUPPORTED = [
   "bin",
   "bucket",
   "transaction",
+  "convert",
 ];
 
 function parseCommand(s: Scanner): Command {
@@ -1321,8 +1323,61 @@ function parseArgCommand(name: string, r: ArgReader, pos: number): Command {
         options,
       };
     }
+    case "convert":
+      return parseConvert(r, pos);
   }
   throw s.error(`unsupported command '${name}'`, pos);
+}
+
+export const CONVERT_FUNCTIONS = [
+  "auto",
+  "ctime",
+  "dur2sec",
+  "memk",
+  "mktime",
+  "mstime",
+  "none",
+  "num",
+  "rmcomma",
+  "rmunit",
+];
+
+/** `convert [timeformat=<string>] (<fn>(<wc-field>) [AS <field>])...` (Search Reference, convert). */
+function parseConvert(r: ArgReader, pos: number): Command {
+  const s = r.s;
+  let timeformat = "%m/%d/%Y %H:%M:%S";
+  const conversions: ConvertCommand["conversions"] = [];
+  while (!r.done()) {
+    if (r.peekKind(",")) {
+      r.next();
+      continue;
+    }
+    const t = r.next();
+    if (t.kind === "word" && t.value === "timeformat" && r.peekKind("=")) {
+      r.next();
+      timeformat = r.value("a time format").value;
+      continue;
+    }
+    const fn = t.value.toLowerCase();
+    if (t.kind !== "word" || !r.peekKind("("))
+      throw s.error(`expected a conversion like ctime(field) in convert, got '${t.raw}'`, t.pos);
+    if (!CONVERT_FUNCTIONS.includes(fn))
+      throw s.error(`unsupported convert function '${t.value}' (${CONVERT_FUNCTIONS.join(", ")})`, t.pos);
+    const open = r.next();
+    const field = r.value("a field name").value;
+    if (!r.peekKind(")"))
+      throw s.error(`expected ')' to close '(' at ${s.src.where(open.pos)}`, r.peek()?.pos ?? s.end);
+    r.next();
+    let as: string | undefined;
+    if (r.peekWord("as")) {
+      r.next();
+      as = r.value("a field name after 'AS'").value;
+      if (field.includes("*")) throw s.error("convert cannot rename a wildcard field with AS", t.pos);
+    }
+    conversions.push({ fn, field, as });
+  }
+  if (conversions.length === 0) throw s.error("convert needs a conversion, e.g. ctime(_time)", pos);
+  return { name: "convert", pos, timeformat, conversions };
 }
 
 /** `startswith="search text"` or `startswith=eval(expr)`. */

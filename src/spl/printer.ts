@@ -196,7 +196,7 @@ export function printCommand(c: Command): string {
         c.aggregations
           .map(
             (a) =>
-              `${a.fn}${a.field === undefined ? "" : `(${word(a.field)})`}${a.as === undefined ? "" : ` AS ${word(a.as)}`}`,
+              `${a.fn}${a.eval !== undefined ? `(eval(${printEvalExpr(a.eval)}))` : a.field === undefined ? "" : `(${word(a.field)})`}${a.as === undefined ? "" : ` AS ${word(a.as)}`}`,
           )
           .join(", "),
       );
@@ -250,6 +250,14 @@ export function printCommand(c: Command): string {
       parts.push(...options(c.options));
       if (c.startswith) parts.push(`startswith=${bound(c.startswith)}`);
       if (c.endswith) parts.push(`endswith=${bound(c.endswith)}`);
+      break;
+    case "convert":
+      parts.push(`timeformat=${quoteSearchString(c.timeformat)}`);
+      parts.push(
+        c.conversions
+          .map((v) => `${v.fn}(${word(v.field)})${v.as === undefined ? "" : ` AS ${word(v.as)}`}`)
+          .join(", "),
+      );
       break;
   }
   return parts.filter((p) => p !== "").join(" ");
