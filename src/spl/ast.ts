@@ -354,6 +354,26 @@ export interface ConvertCommand extends CommandBase {
   conversions: Conversion[];
 }
 
+/** `| tstats <aggs> [from datamodel=<model>[.<dataset>]] [where <search>] [by <fields> [span=<span>]]`. */
+export interface TstatsCommand extends CommandBase {
+  name: "tstats";
+  aggregations: Aggregation[];
+  /** `Endpoint.Processes`; undefined = indexed fields of the events. */
+  datamodel: string | undefined;
+  where: SearchExpr | undefined;
+  by: string[];
+  span: string | undefined;
+  /** summariesonly, prestats, allow_old_summaries, fillnull_value, local, append, chunk_size, ... */
+  options: Record<string, string>;
+}
+/** `| datamodel <model> <dataset> (search|flat)` and `| from datamodel:<model>.<dataset>`. */
+export interface DatamodelCommand extends CommandBase {
+  name: "datamodel" | "from";
+  datamodel: string;
+  /** search: prefixed CIM fields added to the event; flat: the same without the prefix. */
+  mode: "search" | "flat";
+}
+
 /** `startswith="text"` (a search), `startswith=eval(expr)`. */
 export type TransactionBound =
   | { kind: "search"; raw: string; expr: SearchExpr }
@@ -380,7 +400,9 @@ export type Command =
   | MvexpandCommand
   | BinCommand
   | TransactionCommand
-  | ConvertCommand;
+  | ConvertCommand
+  | TstatsCommand
+  | DatamodelCommand;
 
 /** A whole search: commands separated by `|`. */
 export interface Pipeline {

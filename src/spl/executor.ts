@@ -27,6 +27,7 @@ import { newestFirstOperator, sortOperator } from "./commands/sort.js";
 import { eventstatsOperator, statsOperator, streamstatsOperator } from "./commands/stats.js";
 import { topOperator } from "./commands/top.js";
 import { transactionOperator } from "./commands/transaction.js";
+import { datamodelOperator, tstatsOperator } from "./commands/tstats.js";
 import { SourceText } from "./errors.js";
 import type { MacroTable } from "./macros.js";
 import { parseSearchOnly, parseSpl } from "./parser.js";
@@ -160,6 +161,15 @@ function buildOperator(stage: Stage, ctx: CommandContext, columns: ColumnsState,
       return transactionOperator(cmd, c, next);
     case "convert":
       return convertOperator(cmd, c, next);
+    case "tstats":
+      columns.columns =
+        cmd.options.prestats && /^(t|true|1)$/i.test(cmd.options.prestats)
+          ? undefined
+          : statsColumns({ ...cmd, name: "stats", options: {} });
+      return tstatsOperator(cmd, c, next);
+    case "datamodel":
+    case "from":
+      return datamodelOperator(cmd, c, next);
   }
 }
 

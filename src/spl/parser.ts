@@ -37,9 +37,9 @@ export function parseSpl(text: string, opts: ParseOptions = {}): Pipeline {
     if (i === 0) {
       if (seg.leadingPipe) {
         const cmd = parseCommand(s);
-        if (cmd.name !== "inputlookup" && cmd.name !== "search") {
+        if (!["inputlookup", "search", "tstats", "datamodel", "from"].includes(cmd.name)) {
           throw s.error(
-            `a search that starts with '|' must start with a generating command (inputlookup), not '${cmd.name}'`,
+            `a search that starts with '|' must start with a generating command (inputlookup, tstats, datamodel, from), not '${cmd.name}'`,
             cmd.pos,
           );
         }
@@ -658,6 +658,9 @@ const SUPPORTED = [
   "bucket",
   "transaction",
   "convert",
+  "tstats",
+  "datamodel",
+  "from",
 ];
 
 function parseCommand(s: Scanner): Command {
@@ -923,14 +926,14 @@ function sortKeys(r: ArgReader, stopAtDesc: boolean): SortKey[] {
   return keys;
 }
 
-function parseAggregations(r: ArgReader, command: string): Aggregation[] {
+function parseAggregations(r: ArgReader, command: string, stop: string[] = []): Aggregation[] {
   const out: Aggregation[] = [];
   while (!r.done()) {
     if (r.peekKind(",")) {
       r.next();
       continue;
     }
-    if (r.peekWord("by") || r.peekKind("=", 1)) break;
+    if (r.peekWord("by") || r.peekKind("=", 1) || stop.some((w) => r.peekWord(w))) break;
     const t = r.next();
     if (t.kind !== "word") throw r.s.error(`expected an aggregation function in ${command}`, t.pos);
     let fn = t.value;
@@ -1325,8 +1328,96 @@ function parseArgCommand(name: string, r: ArgReader, pos: number): Command {
     }
     case "convert":
       return parseConvert(r, pos);
+    case "tstats":
+      return parseTstats(r, pos);
+    case "datamodel": {
+      const model = r.value("a data model name, e.g. Endpoint").value;
+      let dataset = model;
+      if (!r.done() && !r.peekWord("search") && !r.peekWord("flat")) dataset = `${model}.${r.value().value}`;
+      let mode: "search" | "flat" = "search";
+      if (r.peekWord("flat")) mode = "flat";
+      if (!r.done()) r.next();
+      r.end(name);
+      return { name, pos, datamodel: dataset, mode };
+    }
+    case "from": {
+      const t = r.value("datamodel:<name>");
+      const m = /^datamodel:(.*)$/i.exec(t.value);
+      if (!m) throw s.error("only 'from datamodel:<model>.<dataset>' is supported", t.pos);
+      let dataset = m[1];
+      if (dataset === "" && r.peek()?.kind === "quoted") dataset = r.next().value;
+      r.end(name);
+      return { name, pos, datamodel: dataset, mode: "search" };
+    }
   }
   throw s.error(`unsupported command '${name}'`, pos);
+}
+
+const TSTATS_OPTIONS = [
+  "summariesonly",
+  "prestats",
+  "allow_old_summaries",
+  "fillnull_value",
+  "local",
+  "append",
+  "chunk_size",
+  "include_reduced_buckets",
+];
+
+/**
+ * `tstats [options] <aggs> [FROM datamodel=<m>[.<d>]] [WHERE <search>] [BY <fields> [span=<s>]]`
+ * (Search Reference, tstats).
+ */
+function parseTstats(r: ArgReader, pos: number): Command {
+  const s = r.s;
+  const options: Record<string, string> = {};
+  r.options(TSTATS_OPTIONS, options);
+  const aggregations = parseAggregations(r, "tstats", ["from", "where"]);
+  let datamodel: string | undefined;
+  let where: SearchExpr | undefined;
+  let by: string[] = [];
+  let span: string | undefined;
+  r.options(TSTATS_OPTIONS, options);
+  if (r.peekWord("from")) {
+    r.next();
+    const t = r.value("datamodel=<name>");
+    if (t.value.toLowerCase() !== "datamodel" || !r.peekKind("="))
+      throw s.error("expected 'datamodel=<model>.<dataset>' after FROM", t.pos);
+    r.next();
+    datamodel = r.value("a data model name").value;
+  }
+  r.options(TSTATS_OPTIONS, options);
+  if (r.peekWord("where")) {
+    const wt = r.next();
+    // The where clause is a search expression up to a top-level BY.
+    let depth = 0;
+    let j = r.i;
+    for (; j < r.toks.length; j++) {
+      const k = r.toks[j];
+      if (k.kind === "(") depth++;
+      else if (k.kind === ")") depth--;
+      else if (depth === 0 && k.kind === "word" && k.value.toLowerCase() === "by") break;
+    }
+    const end = j < r.toks.length ? r.toks[j].pos : s.end;
+    where = parseSearchExpression(new Scanner(s.src, wt.pos + wt.raw.length, end));
+    r.i = j;
+  }
+  if (r.peekWord("by")) {
+    r.next();
+    for (;;) {
+      if (r.peekWord("span") && r.peekKind("=", 1)) {
+        r.i += 2;
+        span = r.value("a span, e.g. 1h").value;
+        continue;
+      }
+      const more = r.fieldList();
+      if (more.length === 0) break;
+      by = by.concat(more);
+    }
+  }
+  r.options(TSTATS_OPTIONS, options);
+  r.end("tstats");
+  return { name: "tstats", pos, aggregations, datamodel, where, by, span, options };
 }
 
 export const CONVERT_FUNCTIONS = [

@@ -251,6 +251,27 @@ export function printCommand(c: Command): string {
       if (c.startswith) parts.push(`startswith=${bound(c.startswith)}`);
       if (c.endswith) parts.push(`endswith=${bound(c.endswith)}`);
       break;
+    case "tstats":
+      parts.push(...options(c.options));
+      parts.push(
+        c.aggregations
+          .map(
+            (a) =>
+              `${a.fn}${a.field === undefined ? "" : `(${word(a.field)})`}${a.as === undefined ? "" : ` AS ${word(a.as)}`}`,
+          )
+          .join(" "),
+      );
+      if (c.datamodel !== undefined) parts.push(`FROM datamodel=${word(c.datamodel)}`);
+      if (c.where) parts.push("WHERE", printSearchExpr(c.where));
+      if (c.by.length > 0) parts.push("BY", c.by.map(word).join(" "));
+      if (c.span !== undefined) parts.push(`span=${c.span}`);
+      break;
+    case "datamodel":
+      parts.push(c.datamodel.split(".").map(word).join(" "), c.mode);
+      break;
+    case "from":
+      parts.push(`datamodel:${word(c.datamodel)}`);
+      break;
     case "convert":
       parts.push(`timeformat=${quoteSearchString(c.timeformat)}`);
       parts.push(
