@@ -135,6 +135,7 @@ function buildOperator(stage: Stage, ctx: CommandContext, columns: ColumnsState,
       return dedupOperator(cmd, next);
     case "stats":
       columns.columns = statsColumns(cmd);
+      columns.open = true;
       return statsOperator(cmd, c, next);
     case "eventstats":
       return eventstatsOperator(cmd, c, next);
@@ -143,6 +144,7 @@ function buildOperator(stage: Stage, ctx: CommandContext, columns: ColumnsState,
     case "top":
     case "rare":
       columns.columns = statsColumns(cmd);
+      columns.open = true;
       return topOperator(cmd, c, next);
     case "rex":
       return rexOperator(cmd, c, next);
@@ -166,6 +168,7 @@ function buildOperator(stage: Stage, ctx: CommandContext, columns: ColumnsState,
         cmd.options.prestats && /^(t|true|1)$/i.test(cmd.options.prestats)
           ? undefined
           : statsColumns({ ...cmd, name: "stats", options: {} });
+      columns.open = columns.columns !== undefined;
       return tstatsOperator(cmd, c, next);
     case "datamodel":
     case "from":
@@ -289,6 +292,10 @@ export function compileSearch(text: string | Pipeline, ctx: SplContext): Compile
       lastColumns = built.columns;
       const toResult = (r: Row): ResultRow => {
         const cols = built.columns.columns;
+        if (cols !== undefined && built.columns.open) {
+          // Fields added after stats (eval, lookup, convert ...) become new columns, in arrival order.
+          for (const k of r.fields.keys()) if (!k.startsWith("_") && !cols.includes(k)) cols.push(k);
+        }
         if (cols === undefined && r.raw && !r.fields.has("_raw")) r.fields.set("_raw", r.raw());
         return cols === undefined
           ? { fields: r.fields, event: r.event }

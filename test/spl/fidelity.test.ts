@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parseSpl } from "../../src/spl/index.js";
-import { column, winEvent } from "./helpers.js";
+import { column, run, winEvent } from "./helpers.js";
 
 const T = "2020-10-08T11:00:00Z";
 const ev = (data: Record<string, string>, eventID = "1") => winEvent({ eventID, time: T, data });
@@ -185,5 +185,20 @@ describe("transaction startswith=(...) (Search Reference, transaction)", () => {
     ];
     const counts = await column("* | transaction s startswith=(step=open OR step=start)", list, "eventcount");
     assert.deepEqual(counts, ["1", "2"]);
+  });
+});
+
+describe("results after a transforming command (Search Reference, stats / search)", () => {
+  const list = [ev({ id: "1", a: "x" }), ev({ id: "2", a: "y" })];
+
+  test("fields added after stats are new columns (eval, convert), not dropped from the output", async () => {
+    const rows = await run("* | stats count by a | eval b=count*2 | convert ctime(b) AS c", list);
+    assert.deepEqual(rows[0].columns, ["a", "count", "b", "c"]);
+    const t = await run("* | stats count by a | eval b=1 | table a", list);
+    assert.deepEqual(t[0].columns, ["a"]);
+  });
+
+  test("`search *` keeps every result, also rows without _raw after stats (D-search-star)", async () => {
+    assert.equal((await run("* | stats count by a | search *", list)).length, 2);
   });
 });
