@@ -48,7 +48,7 @@ export const rulesSpec: CommandSpec = {
   },
   details:
     "lint exits 1 when it reports findings, 0 when the rules are clean, 2 on a bad rule file.\n" +
-    "Findings: match-case, match-substring, sort-limit, sourcetype-naming, wildcard-prefix, no-data (with inputs).",
+    "Findings: match-case, match-substring, sort-limit, sourcetype-naming, wildcard-prefix, eval-dot, lowercase-operator, no-data (with inputs).",
 };
 
 function kindOf(r: LoadedRule): string {
