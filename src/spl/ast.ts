@@ -374,6 +374,34 @@ export interface DatamodelCommand extends CommandBase {
   mode: "search" | "flat";
 }
 
+/** `makemv [delim=<str> | tokenizer=<regex>] [allowempty=<bool>] [setsv=<bool>] <field>`. */
+export interface MakemvCommand extends CommandBase {
+  name: "makemv";
+  field: string;
+  delim: string | undefined;
+  tokenizer: string | undefined;
+  allowempty: boolean;
+  setsv: boolean;
+}
+/** `replace <wc-string> WITH <wc-string> [, ...] [IN <field-list>]`. */
+export interface ReplaceCommand extends CommandBase {
+  name: "replace";
+  pairs: { from: string; to: string }[];
+  /** Empty = every field. */
+  fields: string[];
+}
+/** `addtotals [row=<bool>] [col=<bool>] [fieldname=<f>] [labelfield=<f>] [label=<s>] [<field-list>]`. */
+export interface AddtotalsCommand extends CommandBase {
+  name: "addtotals";
+  row: boolean;
+  col: boolean;
+  fieldname: string;
+  labelfield: string | undefined;
+  label: string;
+  /** Fields summed; empty = every numeric field. May contain `*`. */
+  fields: string[];
+}
+
 /** `startswith="text"` (a search), `startswith=eval(expr)`. */
 export type TransactionBound =
   | { kind: "search"; raw: string; expr: SearchExpr }
@@ -402,7 +430,10 @@ export type Command =
   | TransactionCommand
   | ConvertCommand
   | TstatsCommand
-  | DatamodelCommand;
+  | DatamodelCommand
+  | MakemvCommand
+  | ReplaceCommand
+  | AddtotalsCommand;
 
 /** A whole search: commands separated by `|`. */
 export interface Pipeline {

@@ -11,6 +11,7 @@
 import type { FieldViewOptions, SplunkEvent } from "../events/fields.js";
 import type { SystemPredicate, WinEvent } from "../events/model.js";
 import type { Command, Pipeline } from "./ast.js";
+import { addtotalsOperator } from "./commands/addtotals.js";
 import { binOperator } from "./commands/bin.js";
 import { convertOperator } from "./commands/convert.js";
 import { dedupOperator } from "./commands/dedup.js";
@@ -20,8 +21,10 @@ import { fillnullOperator } from "./commands/fillnull.js";
 import { regexOperator, searchOperator, whereOperator } from "./commands/filter.js";
 import { headOperator, tailOperator } from "./commands/head-tail.js";
 import { inputlookupOperator, lookupOperator } from "./commands/lookup.js";
+import { makemvOperator } from "./commands/makemv.js";
 import { mvexpandOperator } from "./commands/mvexpand.js";
 import type { CommandContext, Operator } from "./commands/operator.js";
+import { replaceOperator } from "./commands/replace.js";
 import { rexOperator } from "./commands/rex.js";
 import { newestFirstOperator, sortOperator } from "./commands/sort.js";
 import { eventstatsOperator, statsOperator, streamstatsOperator } from "./commands/stats.js";
@@ -95,6 +98,9 @@ const MUTATING = new Set([
   "eventstats",
   "dedup",
   "convert",
+  "makemv",
+  "replace",
+  "addtotals",
 ]);
 
 function buildOperator(stage: Stage, ctx: CommandContext, columns: ColumnsState, next: Operator): Operator {
@@ -173,6 +179,12 @@ function buildOperator(stage: Stage, ctx: CommandContext, columns: ColumnsState,
     case "datamodel":
     case "from":
       return datamodelOperator(cmd, c, next);
+    case "makemv":
+      return makemvOperator(cmd, c, next);
+    case "replace":
+      return replaceOperator(cmd, next);
+    case "addtotals":
+      return addtotalsOperator(cmd, c, next);
   }
 }
 

@@ -661,6 +661,9 @@ const SUPPORTED = [
   "tstats",
   "datamodel",
   "from",
+  "makemv",
+  "replace",
+  "addtotals",
 ];
 
 function parseCommand(s: Scanner): Command {
@@ -1330,6 +1333,68 @@ function parseArgCommand(name: string, r: ArgReader, pos: number): Command {
       return parseConvert(r, pos);
     case "tstats":
       return parseTstats(r, pos);
+    case "makemv": {
+      const o: Record<string, string> = {};
+      r.options(["delim", "tokenizer", "allowempty", "setsv"], o);
+      const field = r.value("a field name").value;
+      r.options(["delim", "tokenizer", "allowempty", "setsv"], o);
+      r.end(name);
+      const bool = (k: string) =>
+        o[k] === undefined ? false : parseBool(r, { kind: "word", value: o[k], raw: o[k], pos });
+      return {
+        name,
+        pos,
+        field,
+        delim: o.tokenizer === undefined ? (o.delim ?? " ") : undefined,
+        tokenizer: o.tokenizer,
+        allowempty: bool("allowempty"),
+        setsv: bool("setsv"),
+      };
+    }
+    case "replace": {
+      const pairs: { from: string; to: string }[] = [];
+      let fields: string[] = [];
+      while (!r.done()) {
+        if (r.peekKind(",")) {
+          r.next();
+          continue;
+        }
+        if (r.peekWord("in") && pairs.length > 0) {
+          r.next();
+          fields = r.fieldList();
+          break;
+        }
+        const from = r.value("a value to replace").value;
+        if (!r.peekWord("with"))
+          throw s.error(`expected WITH after '${from}' in replace`, r.peek()?.pos ?? s.end);
+        r.next();
+        pairs.push({ from, to: r.value("a replacement after WITH").value });
+      }
+      r.end(name);
+      if (pairs.length === 0)
+        throw s.error('replace needs <value> WITH <value>, e.g. replace "a*" WITH "b*" IN f', pos);
+      return { name, pos, pairs, fields };
+    }
+    case "addtotals": {
+      const o: Record<string, string> = {};
+      const allowed = ["row", "col", "fieldname", "labelfield", "label"];
+      r.options(allowed, o);
+      const fields = r.fieldList();
+      r.options(allowed, o);
+      r.end(name);
+      const bool = (k: string, d: boolean) =>
+        o[k] === undefined ? d : parseBool(r, { kind: "word", value: o[k], raw: o[k], pos });
+      return {
+        name,
+        pos,
+        row: bool("row", true),
+        col: bool("col", false),
+        fieldname: o.fieldname ?? "Total",
+        labelfield: o.labelfield,
+        label: o.label ?? "Total",
+        fields,
+      };
+    }
     case "datamodel": {
       const model = r.value("a data model name, e.g. Endpoint").value;
       let dataset = model;

@@ -272,6 +272,25 @@ export function printCommand(c: Command): string {
     case "from":
       parts.push(`datamodel:${word(c.datamodel)}`);
       break;
+    case "makemv":
+      if (c.tokenizer !== undefined) parts.push(`tokenizer=${quoteSearchString(c.tokenizer)}`);
+      else parts.push(`delim=${quoteSearchString(c.delim ?? " ")}`);
+      if (c.allowempty) parts.push("allowempty=t");
+      if (c.setsv) parts.push("setsv=t");
+      parts.push(word(c.field));
+      break;
+    case "replace":
+      parts.push(
+        c.pairs.map((p) => `${quoteSearchString(p.from)} WITH ${quoteSearchString(p.to)}`).join(", "),
+      );
+      if (c.fields.length > 0) parts.push("IN", c.fields.map(word).join(", "));
+      break;
+    case "addtotals":
+      parts.push(`row=${c.row ? "t" : "f"}`, `col=${c.col ? "t" : "f"}`, `fieldname=${word(c.fieldname)}`);
+      if (c.labelfield !== undefined)
+        parts.push(`labelfield=${word(c.labelfield)}`, `label=${quoteSearchString(c.label)}`);
+      if (c.fields.length > 0) parts.push(c.fields.map(word).join(" "));
+      break;
     case "convert":
       parts.push(`timeformat=${quoteSearchString(c.timeformat)}`);
       parts.push(
