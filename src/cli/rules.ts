@@ -8,6 +8,7 @@ import { readInputs } from "../readers/index.js";
 import { formatTextTable } from "../report/results.js";
 import { inRuleFile, type LintFinding, lintPipeline, searchComparisons } from "../rules/lint.js";
 import { type LoadedRule, selectRules } from "../rules/loader.js";
+import { coverageOf } from "../rules/security-content.js";
 import { compileSearchExpression, parseSpl } from "../spl/index.js";
 import {
   type Command,
@@ -28,9 +29,9 @@ import { ruleChecks } from "./scan.js";
 
 export const rulesSpec: CommandSpec = {
   name: "rules",
-  summary: "list, show and lint detection rules",
+  summary: "list, show, lint detection rules; coverage of an SPL rule folder",
   usage:
-    "dcomhunt rules list [--rules SEL] | rules show <id|name|file> | rules lint [--rules SEL] [inputs...]",
+    "dcomhunt rules list [--rules SEL] | rules show <id|name|file> | rules lint [--rules SEL] [inputs...] | rules coverage PATH",
   options: {
     rules: { type: "string", short: "r", multiple: true },
     format: { type: "string", short: "f" },
@@ -47,7 +48,7 @@ export const rulesSpec: CommandSpec = {
   },
   details:
     "lint exits 1 when it reports findings, 0 when the rules are clean, 2 on a bad rule file.\n" +
-    "Findings: match-case, match-substring, sort-limit, sourcetype-naming, wildcard-prefix, no-data (with inputs).",
+    "Findings: match-case, match-substring, sort-limit, sourcetype-naming, wildcard-prefix, eval-dot, lowercase-operator, no-data (with inputs).",
 };
 
 function kindOf(r: LoadedRule): string {
@@ -70,8 +71,8 @@ async function dataFindings(
   };
   const probes: Probe[] = [];
   for (const rule of rules) {
-    if (!rule.search) continue;
-    const pipeline = parseSpl(rule.search, { file: rule.file });
+    if (!rule.search || rule.blocked !== undefined) continue;
+    const pipeline = parseSpl(rule.search, { file: rule.file, macros: rule.macros });
     const first = pipeline.commands[0];
     if (first?.name !== "search") continue;
     for (const c of searchComparisons(first.expr)) {
@@ -124,9 +125,44 @@ export const rulesCommand: Command = async (argv) => {
           status: r.status,
           version: String(r.version),
           tests: String(r.tests?.length ?? 0),
+          runs: r.blocked === undefined ? "yes" : `no: ${r.blocked}`,
         }));
         if (format === "json") out.write(`${JSON.stringify(rows, null, 2)}\n`);
-        else out.write(formatTextTable(["pack", "kind", "severity", "tests", "id", "name"], rows, true));
+        else {
+          const cols = ["pack", "kind", "severity", "tests", "id", "name"];
+          // A column saying which rules cannot run and why, when some cannot.
+          if (rules.some((r) => r.blocked !== undefined)) cols.push("runs");
+          out.write(formatTextTable(cols, rows, true));
+        }
+        return EXIT_OK;
+      }
+      case "coverage": {
+        if (rest.length !== 1)
+          throw new UsageError("rules coverage: give one rule folder (e.g. a security_content checkout)");
+        const rules = selectRules(rest, checks);
+        const cov = coverageOf(rules);
+        const causes = [...cov.causes].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+        if (format === "json") {
+          out.write(`${JSON.stringify({ ...cov, causes: Object.fromEntries(causes) }, null, 2)}\n`);
+          return EXIT_OK;
+        }
+        const pct = (a: number, b: number) => (b === 0 ? "-" : `${((100 * a) / b).toFixed(1)}%`);
+        out.write(
+          `searches: ${cov.total}, run: ${cov.runs} (${pct(cov.runs, cov.total)}), blocked: ${cov.total - cov.runs}\n`,
+        );
+        out.write(
+          `reading Windows event logs: ${cov.windows.total}, run: ${cov.windows.runs} (${pct(cov.windows.runs, cov.windows.total)})\n`,
+        );
+        if (causes.length > 0) {
+          out.write("\n");
+          out.write(
+            formatTextTable(
+              ["blocker", "searches"],
+              causes.map(([c, n]) => ({ blocker: c, searches: String(n) })),
+              true,
+            ),
+          );
+        }
         return EXIT_OK;
       }
       case "show": {
@@ -144,7 +180,10 @@ export const rulesCommand: Command = async (argv) => {
         const rules = selectRules(listOpt(args.values, "rules"), checks);
         const findings: LintFinding[] = [];
         for (const rule of rules) {
-          if (rule.search) findings.push(...lintPipeline(rule, parseSpl(rule.search, { file: rule.file })));
+          if (rule.search && rule.blocked === undefined)
+            findings.push(
+              ...lintPipeline(rule, parseSpl(rule.search, { file: rule.file, macros: rule.macros })),
+            );
         }
         if (rest.length) {
           const view = fieldViewFromArgs(args.values, "rules lint");
@@ -161,7 +200,7 @@ export const rulesCommand: Command = async (argv) => {
         return findings.length ? EXIT_DETECTIONS : EXIT_OK;
       }
       default:
-        throw new UsageError(`rules: expected list, show or lint (got '${sub ?? ""}')`);
+        throw new UsageError(`rules: expected list, show, lint or coverage (got '${sub ?? ""}')`);
     }
   } finally {
     await out.close();

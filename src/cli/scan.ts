@@ -350,8 +350,15 @@ export const scanCommand: Command = async (argv) => {
     process.stdout.write(helpText(scanSpec));
     return EXIT_OK;
   }
-  const rules = selectRules(listOpt(args.values, "rules"), ruleChecks(stringOpt(args.values, "macros")));
-  if (rules.length === 0) throw new UsageError("scan: no rule selected");
+  const selected = selectRules(listOpt(args.values, "rules"), ruleChecks(stringOpt(args.values, "macros")));
+  // Rules this engine cannot run (security_content detections) are left out, counted on stderr.
+  const rules = selected.filter((r) => r.blocked === undefined);
+  const blocked = selected.length - rules.length;
+  if (blocked > 0 && args.values.quiet !== true)
+    process.stderr.write(
+      `dcomhunt: ${blocked} of ${selected.length} selected rule(s) cannot run here and are skipped (see 'dcomhunt rules list' or 'rules coverage')\n`,
+    );
+  if (rules.length === 0) throw new UsageError("scan: no rule selected that can run");
   let inputs = args.positionals;
   if (inputs.length === 0) {
     inputs = demoInputs();

@@ -201,6 +201,52 @@ export function lintPipeline(rule: LoadedRule, pipeline: Pipeline): LintFinding[
     }
   }
 
+  // `a.b` in eval/where is `a` concatenated with `b`; a data-model field (Processes.dest) needs quotes.
+  const dots = (e: EvalExpr): void => {
+    if (e.kind === "binary") {
+      const { left, right } = e;
+      if (
+        e.op === "." &&
+        left.kind === "field" &&
+        !left.quoted &&
+        right.kind === "field" &&
+        !right.quoted &&
+        pipeline.text.startsWith(`${left.name}.${right.name}`, left.pos)
+      )
+        add(
+          left.pos,
+          "eval-dot",
+          `${left.name}.${right.name} is read as ${left.name} concatenated with ${right.name}; ` +
+            `for the field named ${left.name}.${right.name} write '${left.name}.${right.name}'`,
+        );
+      dots(left);
+      dots(right);
+    } else if (e.kind === "unary" || e.kind === "group") dots(e.expr);
+    else if (e.kind === "call") e.args.forEach(dots);
+    else if (e.kind === "in") [e.expr, ...e.list].forEach(dots);
+  };
+  for (const expr of pipelineEvalExprs(pipeline)) dots(expr);
+
+  // Lower-case and/or/not in a search are terms to find in _raw, not operators (Search Manual,
+  // Boolean expressions: operators must be upper case).
+  const terms = (e: SearchExpr | undefined): void => {
+    if (e === undefined) return;
+    if (
+      e.kind === "term" &&
+      !e.quoted &&
+      /^(and|or|not)$/i.test(e.value) &&
+      e.value !== e.value.toUpperCase()
+    )
+      add(
+        e.pos,
+        "lowercase-operator",
+        `'${e.value}' in a search is a term looked up in _raw, not the operator ${e.value.toUpperCase()}`,
+      );
+    else if (e.kind === "and" || e.kind === "or") e.items.forEach(terms);
+    else if (e.kind === "not" || e.kind === "group") terms(e.expr);
+  };
+  for (const c of pipeline.commands) if (c.name === "search") terms(c.expr);
+
   for (const c of pipeline.commands) {
     if (c.name === "sort" && c.limit === undefined) {
       add(

@@ -8,8 +8,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ErrorObject } from "ajv";
 import type { LineCounter, Node, parseDocument } from "yaml";
+import type { MacroTable } from "../spl/index.js";
 import { knownOrder, precompiledRule } from "./precompiled.js";
 import { type RuleDefinition, ruleSchema } from "./schema.js";
+import { isSecurityContentDetection, securityContentRoot, securityContentRule } from "./security-content.js";
 import { schemaValidator } from "./validators.js";
 
 // The YAML parser is loaded only when a rule file is parsed (precompiled bundled rules need none).
@@ -37,6 +39,11 @@ export class RuleError extends Error {
 export interface LoadedRule extends RuleDefinition {
   /** Path of the rule file. */
   file: string;
+  /** The rule's own macros and lookups (a security_content checkout's); else the run's. */
+  macros?: MacroTable;
+  lookupsDir?: string;
+  /** Why this engine cannot run the rule (security_content detections are kept and listed). */
+  blocked?: string;
   /** Line and column where the `search` text starts in the file (for SPL diagnostics). */
   searchStart?: { line: number; col: number; block: boolean };
 }
@@ -150,6 +157,8 @@ export function parseRuleText(text: string, file: string, checks: RuleChecks = {
   }
   if (problems.length) throw new RuleError(problems);
   const value = doc.toJS() as unknown;
+  // Dispatch by content: a security_content detection has its own shape (security-content.ts).
+  if (isSecurityContentDetection(value)) return securityContentRule(value, file);
   const validateRule = schemaValidator<RuleDefinition>("rule-schema", ruleSchema);
   if (!validateRule(value)) {
     const seen = new Set<string>();
@@ -276,7 +285,12 @@ export function selectRules(
       existsSync(sel) &&
       (sel.includes("/") || sel.includes("\\") || /\.ya?ml$/i.test(sel) || sel === ".")
     ) {
-      found = statSync(sel).isDirectory() ? loadRulesDir(sel, checks) : [loadRuleFile(sel, checks)];
+      // A security_content checkout: its detections/ folder (macros, lookups and stories sit beside it).
+      const dir =
+        statSync(sel).isDirectory() && securityContentRoot(sel) === path.resolve(sel)
+          ? path.join(sel, "detections")
+          : sel;
+      found = statSync(dir).isDirectory() ? loadRulesDir(dir, checks) : [loadRuleFile(dir, checks)];
     } else if (sel === "all") {
       found = checked(getBundled());
     } else {

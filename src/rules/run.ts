@@ -79,8 +79,14 @@ export type CompiledRule =
       pushdown: SystemPredicate | undefined;
     };
 
-export function splContext(opts: RunOptions, file?: string): SplContext {
-  return { now: opts.now, macros: opts.macros, lookupsDir: opts.lookupsDir, fieldView: opts.fieldView, file };
+export function splContext(opts: RunOptions, file?: string, rule?: LoadedRule): SplContext {
+  return {
+    now: opts.now,
+    macros: rule?.macros ?? opts.macros,
+    lookupsDir: rule?.lookupsDir ?? opts.lookupsDir,
+    fieldView: opts.fieldView,
+    file,
+  };
 }
 
 function sequenceSteps(spec: SequenceSpec): string[] {
@@ -93,7 +99,7 @@ function sequenceSteps(spec: SequenceSpec): string[] {
 /** Compile every rule; SPL errors surface as SplError with the rule file position. */
 export function compileRules(rules: LoadedRule[], opts: RunOptions): CompiledRule[] {
   return rules.map((rule): CompiledRule => {
-    const ctx = splContext(opts, rule.file);
+    const ctx = splContext(opts, rule.file, rule);
     if (rule.search !== undefined) {
       return { rule, kind: "search", search: compileSearch(rule.search, ctx) };
     }

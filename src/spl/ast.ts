@@ -195,6 +195,8 @@ export interface Aggregation {
   field?: string;
   /** `as` name; the default name is `fn(field)` or `count`. */
   as?: string;
+  /** `fn(eval(expr))`: the expression gives each row's value (`field` holds the text `eval(...)`). */
+  eval?: EvalExpr;
 }
 
 export interface FieldRename {
@@ -337,6 +339,69 @@ export interface TransactionCommand extends CommandBase {
   /** Other options as written (maxspan=1h, keepevicted=t, mvlist=t ...), for printing and flags. */
   options: Record<string, string>;
 }
+/** One `fn(field) [AS name]` of `convert`. */
+export interface Conversion {
+  /** auto, ctime, dur2sec, memk, mktime, mstime, none, num, rmcomma, rmunit. */
+  fn: string;
+  /** Field name; may contain `*` wildcards. */
+  field: string;
+  as: string | undefined;
+}
+export interface ConvertCommand extends CommandBase {
+  name: "convert";
+  /** strftime/strptime format of ctime/mktime (default `%m/%d/%Y %H:%M:%S`). */
+  timeformat: string;
+  conversions: Conversion[];
+}
+
+/** `| tstats <aggs> [from datamodel=<model>[.<dataset>]] [where <search>] [by <fields> [span=<span>]]`. */
+export interface TstatsCommand extends CommandBase {
+  name: "tstats";
+  aggregations: Aggregation[];
+  /** `Endpoint.Processes`; undefined = indexed fields of the events. */
+  datamodel: string | undefined;
+  where: SearchExpr | undefined;
+  by: string[];
+  span: string | undefined;
+  /** summariesonly, prestats, allow_old_summaries, fillnull_value, local, append, chunk_size, ... */
+  options: Record<string, string>;
+}
+/** `| datamodel <model> <dataset> (search|flat)` and `| from datamodel:<model>.<dataset>`. */
+export interface DatamodelCommand extends CommandBase {
+  name: "datamodel" | "from";
+  datamodel: string;
+  /** search: prefixed CIM fields added to the event; flat: the same without the prefix. */
+  mode: "search" | "flat";
+}
+
+/** `makemv [delim=<str> | tokenizer=<regex>] [allowempty=<bool>] [setsv=<bool>] <field>`. */
+export interface MakemvCommand extends CommandBase {
+  name: "makemv";
+  field: string;
+  delim: string | undefined;
+  tokenizer: string | undefined;
+  allowempty: boolean;
+  setsv: boolean;
+}
+/** `replace <wc-string> WITH <wc-string> [, ...] [IN <field-list>]`. */
+export interface ReplaceCommand extends CommandBase {
+  name: "replace";
+  pairs: { from: string; to: string }[];
+  /** Empty = every field. */
+  fields: string[];
+}
+/** `addtotals [row=<bool>] [col=<bool>] [fieldname=<f>] [labelfield=<f>] [label=<s>] [<field-list>]`. */
+export interface AddtotalsCommand extends CommandBase {
+  name: "addtotals";
+  row: boolean;
+  col: boolean;
+  fieldname: string;
+  labelfield: string | undefined;
+  label: string;
+  /** Fields summed; empty = every numeric field. May contain `*`. */
+  fields: string[];
+}
+
 /** `startswith="text"` (a search), `startswith=eval(expr)`. */
 export type TransactionBound =
   | { kind: "search"; raw: string; expr: SearchExpr }
@@ -362,7 +427,13 @@ export type Command =
   | FillnullCommand
   | MvexpandCommand
   | BinCommand
-  | TransactionCommand;
+  | TransactionCommand
+  | ConvertCommand
+  | TstatsCommand
+  | DatamodelCommand
+  | MakemvCommand
+  | ReplaceCommand
+  | AddtotalsCommand;
 
 /** A whole search: commands separated by `|`. */
 export interface Pipeline {

@@ -530,6 +530,57 @@ const FUNCTIONS: Record<string, FnSpec> = {
       return out.length === 0 ? undefined : out.length === 1 ? out[0] : out;
     }),
   },
+  // mvfind(mv, regex): index of the first value the regex matches, else null.
+  mvfind: {
+    min: 2,
+    max: 2,
+    impl: (ctx, expr) => {
+      const fixed = regexArg(ctx, expr, 1);
+      return (args, row) => {
+        const v = args[0](row);
+        if (v === undefined) return undefined;
+        const rx =
+          fixed ??
+          (() => {
+            const p = str(args[1](row));
+            return p === undefined ? undefined : dynamicRegex(ctx, expr.args[1].pos, p);
+          })();
+        if (rx === undefined) return undefined;
+        const i = mv(v).findIndex((x) => rx.test(scalarToString(x)));
+        return i < 0 ? undefined : i;
+      };
+    },
+  },
+  // mvzip(a, b[, delim]): pairs the values of a and b ("a1,b1", ...), as far as the shorter goes.
+  mvzip: {
+    min: 2,
+    max: 3,
+    impl: simple((a, b, d) => {
+      if (a === undefined || b === undefined) return undefined;
+      const delim = d === undefined ? "," : str(d);
+      if (delim === undefined) return undefined;
+      const x = mv(a);
+      const y = mv(b);
+      const out = x
+        .slice(0, Math.min(x.length, y.length))
+        .map((v, i) => `${scalarToString(v)}${delim}${scalarToString(y[i])}`);
+      return out.length === 1 ? out[0] : out;
+    }),
+  },
+  // mvrange(start, end[, step]): numbers from start up to, not including, end.
+  mvrange: {
+    min: 2,
+    max: 3,
+    impl: simple((a, b, c) => {
+      const start = num(a);
+      const end = num(b);
+      const step = c === undefined ? 1 : num(c);
+      if (start === undefined || end === undefined || step === undefined || step <= 0) return undefined;
+      const out: number[] = [];
+      for (let x = start; x < end && out.length < 10000; x += step) out.push(x);
+      return out.length === 0 ? undefined : out.length === 1 ? out[0] : out;
+    }),
+  },
   mvdedup: {
     min: 1,
     max: 1,
@@ -599,6 +650,39 @@ const FUNCTIONS: Record<string, FnSpec> = {
     }),
   },
   tostring: { min: 1, max: 2, impl: simple((v, f) => tostring(v, f === undefined ? undefined : str(f))) },
+  log: {
+    min: 1,
+    max: 2,
+    impl: simple((x, b) => {
+      const n = num(x);
+      const base = b === undefined ? 10 : num(b);
+      return n === undefined || base === undefined || n <= 0 ? undefined : Math.log(n) / Math.log(base);
+    }),
+  },
+  ln: {
+    min: 1,
+    max: 1,
+    impl: simple((x) =>
+      num(x) === undefined || (num(x) as number) <= 0 ? undefined : Math.log(num(x) as number),
+    ),
+  },
+  exp: {
+    min: 1,
+    max: 1,
+    impl: simple((x) => (num(x) === undefined ? undefined : Math.exp(num(x) as number))),
+  },
+  pi: { min: 0, max: 0, impl: simple(() => Math.PI) },
+  exact: { min: 1, max: 1, impl: simple((x) => x) },
+  isint: {
+    min: 1,
+    max: 1,
+    impl: simple((x) => {
+      const s = scalarOf(x);
+      return typeof s === "number"
+        ? Number.isInteger(s)
+        : typeof s === "string" && /^\s*[-+]?\d+\s*$/.test(s);
+    }),
+  },
   round: {
     min: 1,
     max: 2,

@@ -11,7 +11,9 @@
 import type { FieldViewOptions, SplunkEvent } from "../events/fields.js";
 import type { SystemPredicate, WinEvent } from "../events/model.js";
 import type { Command, Pipeline } from "./ast.js";
+import { addtotalsOperator } from "./commands/addtotals.js";
 import { binOperator } from "./commands/bin.js";
+import { convertOperator } from "./commands/convert.js";
 import { dedupOperator } from "./commands/dedup.js";
 import { evalOperator } from "./commands/eval.js";
 import { type ColumnsState, fieldsOperator, renameOperator, tableOperator } from "./commands/fields.js";
@@ -19,13 +21,16 @@ import { fillnullOperator } from "./commands/fillnull.js";
 import { regexOperator, searchOperator, whereOperator } from "./commands/filter.js";
 import { headOperator, tailOperator } from "./commands/head-tail.js";
 import { inputlookupOperator, lookupOperator } from "./commands/lookup.js";
+import { makemvOperator } from "./commands/makemv.js";
 import { mvexpandOperator } from "./commands/mvexpand.js";
 import type { CommandContext, Operator } from "./commands/operator.js";
+import { replaceOperator } from "./commands/replace.js";
 import { rexOperator } from "./commands/rex.js";
 import { newestFirstOperator, sortOperator } from "./commands/sort.js";
 import { eventstatsOperator, statsOperator, streamstatsOperator } from "./commands/stats.js";
 import { topOperator } from "./commands/top.js";
 import { transactionOperator } from "./commands/transaction.js";
+import { datamodelOperator, tstatsOperator } from "./commands/tstats.js";
 import { SourceText } from "./errors.js";
 import type { MacroTable } from "./macros.js";
 import { parseSearchOnly, parseSpl } from "./parser.js";
@@ -92,6 +97,10 @@ const MUTATING = new Set([
   "streamstats",
   "eventstats",
   "dedup",
+  "convert",
+  "makemv",
+  "replace",
+  "addtotals",
 ]);
 
 function buildOperator(stage: Stage, ctx: CommandContext, columns: ColumnsState, next: Operator): Operator {
@@ -132,14 +141,16 @@ function buildOperator(stage: Stage, ctx: CommandContext, columns: ColumnsState,
       return dedupOperator(cmd, next);
     case "stats":
       columns.columns = statsColumns(cmd);
+      columns.open = true;
       return statsOperator(cmd, c, next);
     case "eventstats":
-      return eventstatsOperator(cmd, next);
+      return eventstatsOperator(cmd, c, next);
     case "streamstats":
       return streamstatsOperator(cmd, c, next);
     case "top":
     case "rare":
       columns.columns = statsColumns(cmd);
+      columns.open = true;
       return topOperator(cmd, c, next);
     case "rex":
       return rexOperator(cmd, c, next);
@@ -156,6 +167,24 @@ function buildOperator(stage: Stage, ctx: CommandContext, columns: ColumnsState,
       return binOperator(cmd, c, next);
     case "transaction":
       return transactionOperator(cmd, c, next);
+    case "convert":
+      return convertOperator(cmd, c, next);
+    case "tstats":
+      columns.columns =
+        cmd.options.prestats && /^(t|true|1)$/i.test(cmd.options.prestats)
+          ? undefined
+          : statsColumns({ ...cmd, name: "stats", options: {} });
+      columns.open = columns.columns !== undefined;
+      return tstatsOperator(cmd, c, next);
+    case "datamodel":
+    case "from":
+      return datamodelOperator(cmd, c, next);
+    case "makemv":
+      return makemvOperator(cmd, c, next);
+    case "replace":
+      return replaceOperator(cmd, next);
+    case "addtotals":
+      return addtotalsOperator(cmd, c, next);
   }
 }
 
@@ -275,6 +304,10 @@ export function compileSearch(text: string | Pipeline, ctx: SplContext): Compile
       lastColumns = built.columns;
       const toResult = (r: Row): ResultRow => {
         const cols = built.columns.columns;
+        if (cols !== undefined && built.columns.open) {
+          // Fields added after stats (eval, lookup, convert ...) become new columns, in arrival order.
+          for (const k of r.fields.keys()) if (!k.startsWith("_") && !cols.includes(k)) cols.push(k);
+        }
         if (cols === undefined && r.raw && !r.fields.has("_raw")) r.fields.set("_raw", r.raw());
         return cols === undefined
           ? { fields: r.fields, event: r.event }

@@ -175,7 +175,18 @@ export function lexArgs(s: Scanner): ArgToken[] {
     const pos = s.pos;
     if (c === '"') {
       const q = s.readQuotedBody();
-      out.push({ kind: "quoted", value: unescapeSearchString(q.body), raw: q.raw, pos });
+      let value = unescapeSearchString(q.body);
+      let raw = q.raw;
+      // A quoted part glued to a word is one argument: `"Processes".*` is `Processes.*` (macro
+      // arguments are substituted as written, e.g. drop_dm_object_name("Processes")).
+      let i = s.pos;
+      while (i < s.end && !/[\s=,()"]/.test(s.text[i])) i++;
+      if (i > s.pos) {
+        value += s.text.slice(s.pos, i);
+        raw += s.text.slice(s.pos, i);
+        s.pos = i;
+      }
+      out.push({ kind: "quoted", value, raw, pos });
     } else if (c === "=" || c === "," || c === "(" || c === ")") {
       s.pos++;
       out.push({ kind: c, value: c, raw: c, pos });

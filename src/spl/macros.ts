@@ -155,6 +155,11 @@ export function expandMacros(text: string, macros: MacroTable | undefined, file 
       else if (c === '"') inQuote = false;
       continue;
     }
+    if (c === "\\" && i + 1 < text.length) {
+      // An escaped character outside quotes (`\"` in a bare value) neither opens a string nor a call.
+      out += c + text[++i];
+      continue;
+    }
     if (c === '"') {
       inQuote = true;
       out += c;
@@ -162,6 +167,15 @@ export function expandMacros(text: string, macros: MacroTable | undefined, file 
     }
     if (c !== "`") {
       out += c;
+      continue;
+    }
+    if (text.startsWith("```", i)) {
+      // A comment (Search Manual, "Add comments to searches"): three backticks to three backticks,
+      // anywhere outside quotes. Its newlines are kept so that line numbers still match.
+      const end = text.indexOf("```", i + 3);
+      if (end < 0) throw src.error(i, "expected '```' to close the comment");
+      out += text.slice(i, end + 3).replace(/[^\n]/g, " ");
+      i = end + 2;
       continue;
     }
     const close = text.indexOf("`", i + 1);

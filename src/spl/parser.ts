@@ -5,6 +5,7 @@
 import type {
   Aggregation,
   Command,
+  ConvertCommand,
   EvalBinaryOp,
   EvalExpr,
   FieldRename,
@@ -36,9 +37,9 @@ export function parseSpl(text: string, opts: ParseOptions = {}): Pipeline {
     if (i === 0) {
       if (seg.leadingPipe) {
         const cmd = parseCommand(s);
-        if (cmd.name !== "inputlookup" && cmd.name !== "search") {
+        if (!["inputlookup", "search", "tstats", "datamodel", "from"].includes(cmd.name)) {
           throw s.error(
-            `a search that starts with '|' must start with a generating command (inputlookup), not '${cmd.name}'`,
+            `a search that starts with '|' must start with a generating command (inputlookup, tstats, datamodel, from), not '${cmd.name}'`,
             cmd.pos,
           );
         }
@@ -100,7 +101,8 @@ function splitPipes(src: SourceText): Segment[] {
     } else if (inSingle) {
       if (c === "\\") i++;
       else if (c === "'") inSingle = false;
-    } else if (c === '"') inQuote = true;
+    } else if (c === "\\") i++;
+    else if (c === '"') inQuote = true;
     else if (c === "'" && singleAware) inSingle = true;
     else if (c === "[") throw src.error(i, "subsearches ('[...]') are not supported");
     else if (c === "|") {
@@ -150,11 +152,16 @@ function lexSearch(s: Scanner): SearchToken[] {
       out.push({ kind: "word", pos, value: readSearchValue(s) });
       continue;
     }
-    // A bare run: a field name followed by an operator, or a term.
+    // A bare run: a field name followed by an operator, or a term. A backslash escapes the next
+    // character (`\"` stays in the run).
     let i = s.pos;
     let op: SearchOp | undefined;
     while (i < s.end) {
       const ch = s.text[i];
+      if (ch === "\\" && i + 1 < s.end) {
+        i += 2;
+        continue;
+      }
       if (/[\s()"]/.test(ch)) break;
       if (i > s.pos && (ch === "=" || ch === "<" || ch === ">" || (ch === "!" && s.text[i + 1] === "="))) {
         const two = s.text.slice(i, i + 2);
@@ -169,9 +176,23 @@ function lexSearch(s: Scanner): SearchToken[] {
       i++;
     }
     const word = s.text.slice(s.pos, i);
+    if (op === undefined && word !== "" && !KEYWORDS.has(word) && word !== "IN" && !word.includes("\\")) {
+      // `field = value`, `field >= 10`: spaces around the operator still make a comparison (Search
+      // Reference, search command, "comparison-expression": <field><comparison-operator><value>;
+      // Splunk ignores the spaces). Decision D-search-spaced-op.
+      let j = i;
+      while (j < s.end && /\s/.test(s.text[j])) j++;
+      const spacedOp = /^(?:==|!=|<=|>=|=|<|>)/.exec(s.text.slice(j, Math.min(j + 2, s.end)));
+      if (j > i && spacedOp) {
+        i = j;
+        op = (spacedOp[0] === "==" ? "=" : spacedOp[0]) as SearchOp;
+      }
+    }
     if (op !== undefined) {
       s.pos = i + (s.text.slice(i, i + 2) === "==" || op.length === 2 ? 2 : 1);
-      if (s.pos >= s.end || /[\s)]/.test(s.peek())) throw s.error(`expected a value after '${op}'`);
+      // `field= value`: the value may follow after spaces, as in Splunk.
+      s.skipWs();
+      if (s.pos >= s.end || s.peek() === ")") throw s.error(`expected a value after '${op}'`);
       out.push({ kind: "compare", pos, field: word, op, value: readSearchValue(s) });
       continue;
     }
@@ -180,12 +201,16 @@ function lexSearch(s: Scanner): SearchToken[] {
       continue;
     }
     s.pos = i;
-    out.push({
-      kind: "word",
-      pos,
-      value: { raw: word, value: word, quoted: false, caseSensitive: false, term: false },
-    });
+    out.push({ kind: "word", pos, value: bareValue(word) });
   }
+}
+
+/**
+ * An unquoted value or term. Backslash escapes apply outside quotes too (Search Manual, "Search
+ * command primer", File paths: `D:\\Digital\\RTFM` finds `D:\Digital\RTFM`); decision D-bare-escapes.
+ */
+function bareValue(raw: string): SearchValue {
+  return { raw, value: unescapeSearchString(raw), quoted: false, caseSensitive: false, term: false };
 }
 
 /** A value after an operator or a term: "quoted", CASE(...), TERM(...), or a bare run. */
@@ -225,10 +250,10 @@ function readSearchValue(s: Scanner): SearchValue {
     }
   }
   let i = s.pos;
-  while (i < s.end && !/[\s()]/.test(s.text[i])) i++;
+  while (i < s.end && !/[\s()]/.test(s.text[i])) i += s.text[i] === "\\" && i + 1 < s.end ? 2 : 1;
   const w = s.text.slice(s.pos, i);
   s.pos = i;
-  return { raw: w, value: w, quoted: false, caseSensitive: false, term: false };
+  return bareValue(w);
 }
 
 class SearchParser {
@@ -348,7 +373,7 @@ function splitInValue(v: SearchValue): SearchValue[] {
   return v.raw
     .split(",")
     .filter((p) => p !== "")
-    .map((p) => ({ raw: p, value: p, quoted: false, caseSensitive: false, term: false }));
+    .map(bareValue);
 }
 
 export function parseSearchExpression(s: Scanner): SearchExpr | undefined {
@@ -359,7 +384,7 @@ export function parseSearchExpression(s: Scanner): SearchExpr | undefined {
 
 // ------------------------------------------------------------------------------------------------
 // eval expressions: precedence (low -> high) XOR, OR, AND, NOT, comparison/LIKE/IN, + - ., * / %, unary -
-// (decision D-eval-precedence); operators are upper case only (decision D-eval-keywords).
+// (decision D-eval-precedence); word operators in any case (decision D-eval-keywords).
 
 type EvalToken =
   | { kind: "num"; pos: number; raw: string }
@@ -415,7 +440,12 @@ function lexEval(s: Scanner): EvalToken[] {
   }
 }
 
+/**
+ * Word operators, matched in any case (decision D-eval-keywords: Splunk's own detections write
+ * `and`/`or`/`not`/`like` in lower case and Splunk runs them).
+ */
 const EVAL_WORD_OPS = new Set(["AND", "OR", "XOR", "NOT", "LIKE", "IN"]);
+const EVAL_BOOL_OPS = new Set(["AND", "OR", "XOR", "NOT"]);
 
 class EvalParser {
   i = 0;
@@ -430,7 +460,7 @@ class EvalParser {
   isOp(v: string, t = this.peek()): boolean {
     return (
       (t.kind === "op" && t.value === v) ||
-      (t.kind === "ident" && !t.quoted && t.value === v && EVAL_WORD_OPS.has(v))
+      (t.kind === "ident" && !t.quoted && EVAL_WORD_OPS.has(v) && t.value.toUpperCase() === v)
     );
   }
   expectOp(v: string, context?: { open: string; pos: number }): EvalToken {
@@ -549,7 +579,9 @@ class EvalParser {
       case "str":
         return { kind: "string", pos: t.pos, value: t.value };
       case "ident": {
-        if (!t.quoted && this.isOp("(") && !EVAL_WORD_OPS.has(t.value)) {
+        // In operand position `like(`/`LIKE(`, `in(`, `IF(` are function calls; names are matched
+        // case-insensitively (decision D-eval-case). NOT/AND/OR/XOR never name a function.
+        if (!t.quoted && this.isOp("(") && !EVAL_BOOL_OPS.has(t.value.toUpperCase())) {
           const open = this.toks[this.i++];
           const args: EvalExpr[] = [];
           if (!this.isOp(")")) {
@@ -560,9 +592,10 @@ class EvalParser {
             }
           }
           this.expectOp(")", { open: "(", pos: open.pos });
-          return { kind: "call", pos: t.pos, name: t.value, args };
+          return { kind: "call", pos: t.pos, name: t.value.toLowerCase(), args };
         }
-        if (!t.quoted && EVAL_WORD_OPS.has(t.value)) throw this.s.error(`unexpected '${t.value}'`, t.pos);
+        if (!t.quoted && EVAL_WORD_OPS.has(t.value.toUpperCase()))
+          throw this.s.error(`unexpected '${t.value}'`, t.pos);
         return { kind: "field", pos: t.pos, name: t.value, quoted: t.quoted };
       }
       case "op":
@@ -624,6 +657,13 @@ const SUPPORTED = [
   "bin",
   "bucket",
   "transaction",
+  "convert",
+  "tstats",
+  "datamodel",
+  "from",
+  "makemv",
+  "replace",
+  "addtotals",
 ];
 
 function parseCommand(s: Scanner): Command {
@@ -750,12 +790,32 @@ class ArgReader {
     if (t === undefined) throw this.s.error("unexpected end of command", this.s.end);
     return t;
   }
-  /** A word or quoted value. */
+  /** A word or quoted value; `values(x)` written without spaces is one name (a stats output field). */
   value(what = "a value"): ArgToken {
     const t = this.toks[this.i];
     if (t === undefined || (t.kind !== "word" && t.kind !== "quoted"))
       throw this.s.error(`expected ${what}`, t?.pos ?? this.s.end);
     this.i++;
+    return t.kind === "word" ? this.gluedCall(t) : t;
+  }
+  /**
+   * `count(x)`, `dc(user)` as a field name: a word followed at once by `(` ... `)` with nothing
+   * outside the parentheses; the tokens are merged into one word.
+   */
+  gluedCall(t: ArgToken): ArgToken {
+    const open = this.toks[this.i];
+    if (open?.kind !== "(" || open.pos !== t.pos + t.raw.length) return t;
+    let depth = 0;
+    for (let j = this.i; j < this.toks.length; j++) {
+      const k = this.toks[j].kind;
+      if (k === "(") depth++;
+      else if (k === ")" && --depth === 0) {
+        const end = this.toks[j].pos + 1;
+        const raw = this.s.text.slice(t.pos, end);
+        this.i = j + 1;
+        return { kind: "word", value: raw, raw, pos: t.pos };
+      }
+    }
     return t;
   }
   int(t: ArgToken): number {
@@ -778,7 +838,7 @@ class ArgReader {
       if (t.kind === "word" && stop.some((w) => w.toLowerCase() === t.value.toLowerCase())) break;
       if (this.peekKind("=", 1)) break;
       this.i++;
-      out.push(t.value);
+      out.push(t.kind === "word" ? this.gluedCall(t).value : t.value);
     }
     return out;
   }
@@ -869,29 +929,48 @@ function sortKeys(r: ArgReader, stopAtDesc: boolean): SortKey[] {
   return keys;
 }
 
-function parseAggregations(r: ArgReader, command: string): Aggregation[] {
+function parseAggregations(r: ArgReader, command: string, stop: string[] = []): Aggregation[] {
   const out: Aggregation[] = [];
   while (!r.done()) {
     if (r.peekKind(",")) {
       r.next();
       continue;
     }
-    if (r.peekWord("by") || r.peekKind("=", 1)) break;
+    if (r.peekWord("by") || r.peekKind("=", 1) || stop.some((w) => r.peekWord(w))) break;
     const t = r.next();
     if (t.kind !== "word") throw r.s.error(`expected an aggregation function in ${command}`, t.pos);
     let fn = t.value;
     let field: string | undefined;
+    let evalExpr: EvalExpr | undefined;
     if (r.peekKind("(")) {
       const open = r.next();
-      if (!r.peekKind(")")) field = r.value("a field name").value;
+      if (r.peekWord("eval", false) && r.peekKind("(", 1)) {
+        // func(eval(expression)): the aggregate of the expression's value per row (Search
+        // Reference, stats, "Usage: eval expressions with statistical functions").
+        const ev = r.next();
+        const evOpen = r.next();
+        let depth = 1;
+        let j = r.i;
+        for (; j < r.toks.length; j++) {
+          const k = r.toks[j].kind;
+          if (k === "(") depth++;
+          else if (k === ")" && --depth === 0) break;
+        }
+        if (j >= r.toks.length)
+          throw r.s.error(`expected ')' to close '(' at ${r.s.src.where(evOpen.pos)}`, r.s.end);
+        evalExpr = parseEvalExpression(new Scanner(r.s.src, evOpen.pos + 1, r.toks[j].pos));
+        field = r.s.text.slice(ev.pos, r.toks[j].pos + 1);
+        r.i = j + 1;
+      } else if (!r.peekKind(")")) field = r.value("a field name").value;
       if (!r.peekKind(")"))
         throw r.s.error(`expected ')' to close '(' at ${r.s.src.where(open.pos)}`, r.peek()?.pos ?? r.s.end);
       r.next();
     }
     fn = fn.toLowerCase();
     if (fn === "c") fn = "count";
-    if (fn === "distinct_count") fn = "dc";
-    if (!AGGREGATIONS.has(fn)) throw r.s.error(`unsupported ${command} function '${t.value}'`, t.pos);
+    if (fn === "distinct_count" || fn === "estdc") fn = "dc";
+    if (!AGGREGATIONS.has(fn) && !PERCENTILE.test(fn))
+      throw r.s.error(`unsupported ${command} function '${t.value}'`, t.pos);
     if (fn !== "count" && field === undefined)
       throw r.s.error(`${fn} needs a field, e.g. ${fn}(Image)`, t.pos);
     let as: string | undefined;
@@ -899,7 +978,7 @@ function parseAggregations(r: ArgReader, command: string): Aggregation[] {
       r.next();
       as = r.value("a name after 'as'").value;
     }
-    out.push({ fn, field, as });
+    out.push(evalExpr ? { fn, field, as, eval: evalExpr } : { fn, field, as });
   }
   if (out.length === 0)
     throw r.s.error(`${command} needs at least one aggregation, e.g. count`, r.peek()?.pos ?? r.s.end);
@@ -921,7 +1000,17 @@ export const AGGREGATIONS = new Set([
   "earliest",
   "latest",
   "range",
+  "stdev",
+  "stdevp",
+  "var",
+  "varp",
+  "median",
+  "mode",
+  "sumsq",
 ]);
+
+/** perc95, p95, exactperc99, upperperc90: the Nth percentile. */
+export const PERCENTILE = /^(?:perc|p|exactperc|upperperc)(\d+(?:\.\d+)?)$/;
 
 function renameList(r: ArgReader, command: string): FieldRename[] {
   const out: FieldRename[] = [];
@@ -1240,8 +1329,211 @@ function parseArgCommand(name: string, r: ArgReader, pos: number): Command {
         options,
       };
     }
+    case "convert":
+      return parseConvert(r, pos);
+    case "tstats":
+      return parseTstats(r, pos);
+    case "makemv": {
+      const o: Record<string, string> = {};
+      r.options(["delim", "tokenizer", "allowempty", "setsv"], o);
+      const field = r.value("a field name").value;
+      r.options(["delim", "tokenizer", "allowempty", "setsv"], o);
+      r.end(name);
+      const bool = (k: string) =>
+        o[k] === undefined ? false : parseBool(r, { kind: "word", value: o[k], raw: o[k], pos });
+      return {
+        name,
+        pos,
+        field,
+        delim: o.tokenizer === undefined ? (o.delim ?? " ") : undefined,
+        tokenizer: o.tokenizer,
+        allowempty: bool("allowempty"),
+        setsv: bool("setsv"),
+      };
+    }
+    case "replace": {
+      const pairs: { from: string; to: string }[] = [];
+      let fields: string[] = [];
+      while (!r.done()) {
+        if (r.peekKind(",")) {
+          r.next();
+          continue;
+        }
+        if (r.peekWord("in") && pairs.length > 0) {
+          r.next();
+          fields = r.fieldList();
+          break;
+        }
+        const from = r.value("a value to replace").value;
+        if (!r.peekWord("with"))
+          throw s.error(`expected WITH after '${from}' in replace`, r.peek()?.pos ?? s.end);
+        r.next();
+        pairs.push({ from, to: r.value("a replacement after WITH").value });
+      }
+      r.end(name);
+      if (pairs.length === 0)
+        throw s.error('replace needs <value> WITH <value>, e.g. replace "a*" WITH "b*" IN f', pos);
+      return { name, pos, pairs, fields };
+    }
+    case "addtotals": {
+      const o: Record<string, string> = {};
+      const allowed = ["row", "col", "fieldname", "labelfield", "label"];
+      r.options(allowed, o);
+      const fields = r.fieldList();
+      r.options(allowed, o);
+      r.end(name);
+      const bool = (k: string, d: boolean) =>
+        o[k] === undefined ? d : parseBool(r, { kind: "word", value: o[k], raw: o[k], pos });
+      return {
+        name,
+        pos,
+        row: bool("row", true),
+        col: bool("col", false),
+        fieldname: o.fieldname ?? "Total",
+        labelfield: o.labelfield,
+        label: o.label ?? "Total",
+        fields,
+      };
+    }
+    case "datamodel": {
+      const model = r.value("a data model name, e.g. Endpoint").value;
+      let dataset = model;
+      if (!r.done() && !r.peekWord("search") && !r.peekWord("flat")) dataset = `${model}.${r.value().value}`;
+      let mode: "search" | "flat" = "search";
+      if (r.peekWord("flat")) mode = "flat";
+      if (!r.done()) r.next();
+      r.end(name);
+      return { name, pos, datamodel: dataset, mode };
+    }
+    case "from": {
+      const t = r.value("datamodel:<name>");
+      const m = /^datamodel:(.*)$/i.exec(t.value);
+      if (!m) throw s.error("only 'from datamodel:<model>.<dataset>' is supported", t.pos);
+      let dataset = m[1];
+      if (dataset === "" && r.peek()?.kind === "quoted") dataset = r.next().value;
+      r.end(name);
+      return { name, pos, datamodel: dataset, mode: "search" };
+    }
   }
   throw s.error(`unsupported command '${name}'`, pos);
+}
+
+const TSTATS_OPTIONS = [
+  "summariesonly",
+  "prestats",
+  "allow_old_summaries",
+  "fillnull_value",
+  "local",
+  "append",
+  "chunk_size",
+  "include_reduced_buckets",
+];
+
+/**
+ * `tstats [options] <aggs> [FROM datamodel=<m>[.<d>]] [WHERE <search>] [BY <fields> [span=<s>]]`
+ * (Search Reference, tstats).
+ */
+function parseTstats(r: ArgReader, pos: number): Command {
+  const s = r.s;
+  const options: Record<string, string> = {};
+  r.options(TSTATS_OPTIONS, options);
+  const aggregations = parseAggregations(r, "tstats", ["from", "where"]);
+  let datamodel: string | undefined;
+  let where: SearchExpr | undefined;
+  let by: string[] = [];
+  let span: string | undefined;
+  r.options(TSTATS_OPTIONS, options);
+  if (r.peekWord("from")) {
+    r.next();
+    const t = r.value("datamodel=<name>");
+    if (t.value.toLowerCase() !== "datamodel" || !r.peekKind("="))
+      throw s.error("expected 'datamodel=<model>.<dataset>' after FROM", t.pos);
+    r.next();
+    datamodel = r.value("a data model name").value;
+  }
+  r.options(TSTATS_OPTIONS, options);
+  if (r.peekWord("where")) {
+    const wt = r.next();
+    // The where clause is a search expression up to a top-level BY.
+    let depth = 0;
+    let j = r.i;
+    for (; j < r.toks.length; j++) {
+      const k = r.toks[j];
+      if (k.kind === "(") depth++;
+      else if (k.kind === ")") depth--;
+      else if (depth === 0 && k.kind === "word" && k.value.toLowerCase() === "by") break;
+    }
+    const end = j < r.toks.length ? r.toks[j].pos : s.end;
+    where = parseSearchExpression(new Scanner(s.src, wt.pos + wt.raw.length, end));
+    r.i = j;
+  }
+  if (r.peekWord("by")) {
+    r.next();
+    for (;;) {
+      if (r.peekWord("span") && r.peekKind("=", 1)) {
+        r.i += 2;
+        span = r.value("a span, e.g. 1h").value;
+        continue;
+      }
+      const more = r.fieldList();
+      if (more.length === 0) break;
+      by = by.concat(more);
+    }
+  }
+  r.options(TSTATS_OPTIONS, options);
+  r.end("tstats");
+  return { name: "tstats", pos, aggregations, datamodel, where, by, span, options };
+}
+
+export const CONVERT_FUNCTIONS = [
+  "auto",
+  "ctime",
+  "dur2sec",
+  "memk",
+  "mktime",
+  "mstime",
+  "none",
+  "num",
+  "rmcomma",
+  "rmunit",
+];
+
+/** `convert [timeformat=<string>] (<fn>(<wc-field>) [AS <field>])...` (Search Reference, convert). */
+function parseConvert(r: ArgReader, pos: number): Command {
+  const s = r.s;
+  let timeformat = "%m/%d/%Y %H:%M:%S";
+  const conversions: ConvertCommand["conversions"] = [];
+  while (!r.done()) {
+    if (r.peekKind(",")) {
+      r.next();
+      continue;
+    }
+    const t = r.next();
+    if (t.kind === "word" && t.value === "timeformat" && r.peekKind("=")) {
+      r.next();
+      timeformat = r.value("a time format").value;
+      continue;
+    }
+    const fn = t.value.toLowerCase();
+    if (t.kind !== "word" || !r.peekKind("("))
+      throw s.error(`expected a conversion like ctime(field) in convert, got '${t.raw}'`, t.pos);
+    if (!CONVERT_FUNCTIONS.includes(fn))
+      throw s.error(`unsupported convert function '${t.value}' (${CONVERT_FUNCTIONS.join(", ")})`, t.pos);
+    const open = r.next();
+    const field = r.value("a field name").value;
+    if (!r.peekKind(")"))
+      throw s.error(`expected ')' to close '(' at ${s.src.where(open.pos)}`, r.peek()?.pos ?? s.end);
+    r.next();
+    let as: string | undefined;
+    if (r.peekWord("as")) {
+      r.next();
+      as = r.value("a field name after 'AS'").value;
+      if (field.includes("*")) throw s.error("convert cannot rename a wildcard field with AS", t.pos);
+    }
+    conversions.push({ fn, field, as });
+  }
+  if (conversions.length === 0) throw s.error("convert needs a conversion, e.g. ctime(_time)", pos);
+  return { name: "convert", pos, timeformat, conversions };
 }
 
 /** `startswith="search text"` or `startswith=eval(expr)`. */
@@ -1263,6 +1555,23 @@ function parseBound(r: ArgReader): TransactionBound {
     const expr = parseEvalExpression(sub);
     r.i = j + 1;
     return { kind: "eval", raw: s.text.slice(t.pos, close.pos + 1), expr };
+  }
+  if (t.kind === "(") {
+    // startswith=(EventCode=4624 OR ...): a search expression in parentheses (Search Reference,
+    // transaction, startswith "<search-expression>" written without quotes).
+    let depth = 1;
+    let j = r.i;
+    for (; j < r.toks.length; j++) {
+      const k = r.toks[j].kind;
+      if (k === "(") depth++;
+      else if (k === ")" && --depth === 0) break;
+    }
+    if (j >= r.toks.length) throw s.error(`expected ')' to close '(' at ${s.src.where(t.pos)}`, s.end);
+    const close = r.toks[j];
+    const expr = parseSearchExpression(new Scanner(s.src, t.pos + 1, close.pos));
+    if (expr === undefined) throw s.error("empty startswith/endswith search", t.pos);
+    r.i = j + 1;
+    return { kind: "search", raw: s.text.slice(t.pos, close.pos + 1), expr };
   }
   if (t.kind === "quoted") {
     // The quoted text is itself a search; parse it from its unescaped value.

@@ -13,6 +13,7 @@ import type { SystemFields, SystemPredicate } from "../events/model.js";
 import { EPOCH_DIFF_TICKS } from "../events/time.js";
 import type { Command, Pipeline, SearchExpr } from "./ast.js";
 import { aggregationsOrderDependent } from "./commands/stats.js";
+import { datasetPushdown, resolveDataset } from "./datamodels/cim.js";
 import type { SourceText } from "./errors.js";
 import { valueMatcher } from "./search-expr.js";
 import { resolveTimeSpec } from "./time.js";
@@ -131,6 +132,11 @@ export function pushdownFor(
   src: SourceText,
 ): SystemPredicate | undefined {
   const first = p.commands[0];
+  if (first?.name === "tstats" || first?.name === "datamodel" || first?.name === "from") {
+    // One dataset's channels and event IDs (push-down by data model).
+    const ref = first.datamodel === undefined ? undefined : resolveDataset(first.datamodel);
+    return ref ? datasetPushdown(ref) : undefined;
+  }
   if (first?.name !== "search" || first.expr === undefined) return undefined;
   const piece = pieceFor(first.expr, view, now, src);
   return piece;
@@ -156,10 +162,16 @@ export function needsSearchOrder(cmd: Command): boolean {
 
 /** Commands after which the order of results is defined by the command itself. */
 export function definesOrder(cmd: Command): boolean {
-  return ["sort", "stats", "top", "rare", "transaction", "tail", "inputlookup"].includes(cmd.name);
+  return (
+    ["sort", "stats", "top", "rare", "transaction", "tail", "inputlookup"].includes(cmd.name) ||
+    (cmd.name === "tstats" && !/^(t|true|1)$/i.test(cmd.options.prestats ?? ""))
+  );
 }
 
 /** Commands whose results are not events. */
 export function isTransforming(cmd: Command): boolean {
-  return ["stats", "top", "rare", "inputlookup"].includes(cmd.name);
+  return (
+    ["stats", "top", "rare", "inputlookup"].includes(cmd.name) ||
+    (cmd.name === "tstats" && !/^(t|true|1)$/i.test(cmd.options.prestats ?? ""))
+  );
 }

@@ -98,7 +98,7 @@ function evalLevel(e: EvalExpr): number {
 }
 
 export function printEvalField(name: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !EVAL_KEYWORDS.has(name)
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !EVAL_KEYWORDS.has(name.toUpperCase())
     ? name
     : `'${name.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 }
@@ -196,7 +196,7 @@ export function printCommand(c: Command): string {
         c.aggregations
           .map(
             (a) =>
-              `${a.fn}${a.field === undefined ? "" : `(${word(a.field)})`}${a.as === undefined ? "" : ` AS ${word(a.as)}`}`,
+              `${a.fn}${a.eval !== undefined ? `(eval(${printEvalExpr(a.eval)}))` : a.field === undefined ? "" : `(${word(a.field)})`}${a.as === undefined ? "" : ` AS ${word(a.as)}`}`,
           )
           .join(", "),
       );
@@ -250,6 +250,54 @@ export function printCommand(c: Command): string {
       parts.push(...options(c.options));
       if (c.startswith) parts.push(`startswith=${bound(c.startswith)}`);
       if (c.endswith) parts.push(`endswith=${bound(c.endswith)}`);
+      break;
+    case "tstats":
+      parts.push(...options(c.options));
+      parts.push(
+        c.aggregations
+          .map(
+            (a) =>
+              `${a.fn}${a.field === undefined ? "" : `(${word(a.field)})`}${a.as === undefined ? "" : ` AS ${word(a.as)}`}`,
+          )
+          .join(" "),
+      );
+      if (c.datamodel !== undefined) parts.push(`FROM datamodel=${word(c.datamodel)}`);
+      if (c.where) parts.push("WHERE", printSearchExpr(c.where));
+      if (c.by.length > 0) parts.push("BY", c.by.map(word).join(" "));
+      if (c.span !== undefined) parts.push(`span=${c.span}`);
+      break;
+    case "datamodel":
+      parts.push(c.datamodel.split(".").map(word).join(" "), c.mode);
+      break;
+    case "from":
+      parts.push(`datamodel:${word(c.datamodel)}`);
+      break;
+    case "makemv":
+      if (c.tokenizer !== undefined) parts.push(`tokenizer=${quoteSearchString(c.tokenizer)}`);
+      else parts.push(`delim=${quoteSearchString(c.delim ?? " ")}`);
+      if (c.allowempty) parts.push("allowempty=t");
+      if (c.setsv) parts.push("setsv=t");
+      parts.push(word(c.field));
+      break;
+    case "replace":
+      parts.push(
+        c.pairs.map((p) => `${quoteSearchString(p.from)} WITH ${quoteSearchString(p.to)}`).join(", "),
+      );
+      if (c.fields.length > 0) parts.push("IN", c.fields.map(word).join(", "));
+      break;
+    case "addtotals":
+      parts.push(`row=${c.row ? "t" : "f"}`, `col=${c.col ? "t" : "f"}`, `fieldname=${word(c.fieldname)}`);
+      if (c.labelfield !== undefined)
+        parts.push(`labelfield=${word(c.labelfield)}`, `label=${quoteSearchString(c.label)}`);
+      if (c.fields.length > 0) parts.push(c.fields.map(word).join(" "));
+      break;
+    case "convert":
+      parts.push(`timeformat=${quoteSearchString(c.timeformat)}`);
+      parts.push(
+        c.conversions
+          .map((v) => `${v.fn}(${word(v.field)})${v.as === undefined ? "" : ` AS ${word(v.as)}`}`)
+          .join(", "),
+      );
       break;
   }
   return parts.filter((p) => p !== "").join(" ");

@@ -119,6 +119,8 @@ export function compileSearchExpr(expr: SearchExpr | undefined, ctx: SearchConte
       };
     }
     case "term": {
+      // `search *` keeps every result, also rows without _raw (after stats); decision D-search-star.
+      if (!expr.quoted && /^\*+$/.test(expr.value)) return () => true;
       const m = termMatcher(expr);
       return (row) => {
         const raw = getField(row, "_raw");

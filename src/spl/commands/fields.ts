@@ -7,6 +7,11 @@ import { fieldPattern, type Operator } from "./operator.js";
 /** Output column order, as table/fields/rename leave it. */
 export interface ColumnsState {
   columns: string[] | undefined;
+  /**
+   * Columns set by a transforming command (stats, top, tstats): fields a later command adds (eval,
+   * lookup, convert ...) are appended as new columns, as Splunk shows them. table/fields close the list.
+   */
+  open?: boolean;
 }
 
 function addColumn(state: ColumnsState, name: string): void {
@@ -22,6 +27,7 @@ export function tableOperator(cmd: TableCommand, columns: ColumnsState, next: Op
   const wild = cmd.fields.some((f) => f.includes("*"));
   const fixed = [...new Set(cmd.fields)];
   columns.columns = wild ? [] : [...fixed];
+  columns.open = false;
   const patterns = cmd.fields.map((f) => ({ f, m: fieldPattern(f) }));
   return {
     push: (row) => {
@@ -70,6 +76,7 @@ export function fieldsOperator(cmd: FieldsCommand, columns: ColumnsState, next: 
   }
   const wild = cmd.fields.some((f) => f.includes("*"));
   columns.columns = wild ? [] : [...new Set(cmd.fields)];
+  columns.open = false;
   return {
     push: (row: Row) => {
       const fields = new Map<string, SplValue>();

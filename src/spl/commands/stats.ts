@@ -9,6 +9,8 @@
  * first/last/list follow search order; earliest/latest follow `_time`.
  */
 import type { Aggregation, StatsCommand } from "../ast.js";
+import { compileEval, type EvalContext } from "../eval.js";
+import { PERCENTILE } from "../parser.js";
 import { getField, type Row, rowTime } from "../row.js";
 import { asNumber, compareAuto, type SplScalar, type SplValue, scalarToString } from "../values.js";
 import { type CommandContext, type Operator, pushAll } from "./operator.js";
@@ -139,8 +141,102 @@ function makeAccumulator(a: Aggregation): Accumulator {
         result: () => (best === undefined ? undefined : best.v.length === 1 ? best.v[0] : best.v),
       };
     }
+    case "stdev":
+    case "stdevp":
+    case "var":
+    case "varp":
+    case "sumsq": {
+      // Welford's running mean and sum of squared deviations (numerically stable).
+      let n = 0;
+      let mean = 0;
+      let m2 = 0;
+      let sq = 0;
+      return {
+        add: (vals) => {
+          for (const v of vals) {
+            const x = asNumber(v);
+            if (x === undefined) continue;
+            n++;
+            const d = x - mean;
+            mean += d / n;
+            m2 += d * (x - mean);
+            sq += x * x;
+          }
+        },
+        result: () => {
+          if (n === 0) return undefined;
+          if (a.fn === "sumsq") return sq;
+          // Sample variance (n-1) for stdev/var, population (n) for stdevp/varp; one value gives 0.
+          const v = a.fn === "var" || a.fn === "stdev" ? (n > 1 ? m2 / (n - 1) : 0) : m2 / n;
+          return a.fn.startsWith("stdev") ? Math.sqrt(v) : v;
+        },
+      };
+    }
+    case "median":
+      return percentileAccumulator(50);
+    case "mode": {
+      // The most frequent value; ties go to the value seen first (decision D-stats-mode).
+      const counts = new Map<string, { n: number; v: SplScalar }>();
+      let best: { n: number; v: SplScalar } | undefined;
+      return {
+        add: (vals) => {
+          for (const v of vals) {
+            const k = scalarToString(v);
+            let c = counts.get(k);
+            if (!c) counts.set(k, (c = { n: 0, v }));
+            c.n++;
+            if (best === undefined || c.n > best.n) best = c;
+          }
+        },
+        result: () => best?.v,
+      };
+    }
   }
+  const perc = PERCENTILE.exec(a.fn);
+  if (perc) return percentileAccumulator(Number(perc[1]));
   throw new Error(`unsupported aggregation ${a.fn}`);
+}
+
+/**
+ * percN/pN/exactpercN/upperpercN and median: the exact percentile of the numeric values, linear
+ * interpolation between the two nearest ranks (decision D-stats-percentile; Splunk's perc is an
+ * approximation whose bounds contain this value).
+ */
+function percentileAccumulator(p: number): Accumulator {
+  const xs: number[] = [];
+  return {
+    add: (vals) => {
+      for (const v of vals) {
+        const x = asNumber(v);
+        if (x !== undefined) xs.push(x);
+      }
+    },
+    result: () => {
+      if (xs.length === 0) return undefined;
+      const sorted = [...xs].sort((x, y) => x - y);
+      const rank = (Math.min(Math.max(p, 0), 100) / 100) * (sorted.length - 1);
+      const lo = Math.floor(rank);
+      const hi = Math.ceil(rank);
+      return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo);
+    },
+  };
+}
+
+/** Per aggregation: how a row gives its values (a field, or `eval(...)` compiled once). */
+type ValueSource = (row: Row) => SplScalar[];
+
+function valueSources(aggs: Aggregation[], ctx: EvalContext): ValueSource[] {
+  return aggs.map((a) => {
+    if (a.eval === undefined) return (row: Row) => valuesOf(row, a.field);
+    const f = compileEval(a.eval, ctx);
+    // A boolean counts when true (`count(eval(x>1))` counts the rows where x>1); null and false add nothing.
+    return (row: Row) => {
+      const v = f(row);
+      if (v === undefined || v === false) return [];
+      if (v === true) return [1];
+      return Array.isArray(v) ? v : [v];
+    };
+  });
 }
 
 function valuesOf(row: Row, field: string | undefined): SplScalar[] {
@@ -172,9 +268,9 @@ function newGroup(values: SplScalar[], aggs: Aggregation[]): Group {
   return { values, accs: aggs.map(makeAccumulator) };
 }
 
-function feed(group: Group, aggs: Aggregation[], row: Row): void {
-  aggs.forEach((a, i) => {
-    group.accs[i].add(valuesOf(row, a.field), row);
+function feed(group: Group, sources: ValueSource[], row: Row): void {
+  sources.forEach((source, i) => {
+    group.accs[i].add(source(row), row);
   });
 }
 
@@ -195,6 +291,7 @@ function setAll(row: Row, names: string[], values: (SplValue | undefined)[]): vo
 }
 
 export function statsOperator(cmd: StatsCommand, ctx: CommandContext, next: Operator): Operator {
+  const sources = valueSources(cmd.aggregations, ctx);
   const groups = new Map<string, Group>();
   const names = cmd.aggregations.map(aggregateName);
   return {
@@ -202,13 +299,13 @@ export function statsOperator(cmd: StatsCommand, ctx: CommandContext, next: Oper
       if (cmd.by.length === 0) {
         let g = groups.get("");
         if (!g) groups.set("", (g = newGroup([], cmd.aggregations)));
-        feed(g, cmd.aggregations, row);
+        feed(g, sources, row);
         return true;
       }
       for (const k of groupKeys(row, cmd.by)) {
         let g = groups.get(k.key);
         if (!g) groups.set(k.key, (g = newGroup(k.values, cmd.aggregations)));
-        feed(g, cmd.aggregations, row);
+        feed(g, sources, row);
       }
       return true;
     },
@@ -233,7 +330,8 @@ export function statsOperator(cmd: StatsCommand, ctx: CommandContext, next: Oper
   };
 }
 
-export function eventstatsOperator(cmd: StatsCommand, next: Operator): Operator {
+export function eventstatsOperator(cmd: StatsCommand, ctx: CommandContext, next: Operator): Operator {
+  const sources = valueSources(cmd.aggregations, ctx);
   const groups = new Map<string, Group>();
   const rows: Row[] = [];
   const names = cmd.aggregations.map(aggregateName);
@@ -244,7 +342,7 @@ export function eventstatsOperator(cmd: StatsCommand, next: Operator): Operator 
       for (const k of keys) {
         let g = groups.get(k.key);
         if (!g) groups.set(k.key, (g = newGroup(k.values, cmd.aggregations)));
-        feed(g, cmd.aggregations, row);
+        feed(g, sources, row);
       }
       return true;
     },
@@ -272,12 +370,13 @@ export function streamstatsOperator(cmd: StatsCommand, ctx: CommandContext, next
     throw ctx.src.error(cmd.pos, `bad streamstats window '${cmd.options.window}'`);
   const current = !["f", "false", "0"].includes((cmd.options.current ?? "t").toLowerCase());
   const names = cmd.aggregations.map(aggregateName);
+  const sources = valueSources(cmd.aggregations, ctx);
   const groups = new Map<string, Group>();
   const windows = new Map<string, Row[]>();
   const set = (row: Row, values: (SplValue | undefined)[]) => setAll(row, names, values);
   const resultsFor = (rows: Row[]) => {
     const g = newGroup([], cmd.aggregations);
-    for (const r of rows) feed(g, cmd.aggregations, r);
+    for (const r of rows) feed(g, sources, r);
     return g.accs.map((a) => a.result());
   };
   return {
@@ -301,7 +400,7 @@ export function streamstatsOperator(cmd: StatsCommand, ctx: CommandContext, next
             row,
             g.accs.map((a) => a.result()),
           );
-        feed(g, cmd.aggregations, row);
+        feed(g, sources, row);
         if (current)
           set(
             row,
