@@ -7,6 +7,14 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv, type ErrorObject } from "ajv";
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import {
+  buildSigmaRules,
+  isSigmaText,
+  parseSigmaText,
+  type SigmaEntry,
+  type SigmaMeta,
+  SigmaRuleError,
+} from "../sigma/rule.js";
 import { type RuleDefinition, ruleSchema } from "./schema.js";
 
 export interface RuleProblem {
@@ -28,6 +36,8 @@ export interface LoadedRule extends RuleDefinition {
   file: string;
   /** Line and column where the `search` text starts in the file (for SPL diagnostics). */
   searchStart?: { line: number; col: number; block: boolean };
+  /** Sigma rules: what the Sigma file says beyond the common fields (level, tags, logsource ...). */
+  sigma?: SigmaMeta;
 }
 
 /** A 1-based line:col of a rule's SPL text -> the same place in the rule file. */
@@ -49,6 +59,10 @@ export interface RuleChecks {
     sequence: Record<string, unknown>,
     rule: RuleDefinition,
   ) => { path: (string | number)[]; message: string }[];
+  /** A rule that cannot run here (e.g. a Sigma logsource with no Windows mapping): skipped, reported. */
+  onSkip?: (problem: RuleProblem) => void;
+  /** Values of Sigma `expand` placeholders (`%name%`). */
+  sigmaPlaceholders?: Record<string, string[]>;
 }
 
 const ajv = new Ajv({ allErrors: true, strict: false });
@@ -210,13 +224,56 @@ function ruleFilesIn(dir: string): string[] {
 
 /** Every rule file under a folder, all validated; problems of all files are reported together. */
 export function loadRulesDir(dir: string, checks: RuleChecks = {}): LoadedRule[] {
+  return loadRuleFiles(ruleFilesIn(dir), checks);
+}
+
+/**
+ * Load rule files of either kind: dcomhunt's own rule YAML, or Sigma rules (recognised by content:
+ * `logsource` + `detection`, or `correlation`). Sigma correlations may name rules of any file loaded
+ * together. Problems of all files are reported together; rules that cannot run here are skipped
+ * through `checks.onSkip` (standard error when no handler is given).
+ */
+export function loadRuleFiles(files: string[], checks: RuleChecks = {}): LoadedRule[] {
   const rules: LoadedRule[] = [];
   const problems: RuleProblem[] = [];
-  for (const file of ruleFilesIn(dir)) {
+  const sigma: SigmaEntry[] = [];
+  for (const file of files) {
     try {
-      rules.push(loadRuleFile(file, checks));
+      let text: string;
+      try {
+        text = readFileSync(file, "utf8");
+      } catch (err) {
+        throw new RuleError([
+          { file, line: 1, col: 1, message: `cannot read rule file: ${(err as Error).message}` },
+        ]);
+      }
+      if (isSigmaText(text))
+        sigma.push(...parseSigmaText(text, file, { placeholders: checks.sigmaPlaceholders }));
+      else rules.push(parseRuleText(text, file, checks));
     } catch (err) {
-      if (err instanceof RuleError) problems.push(...err.problems);
+      if (err instanceof RuleError || err instanceof SigmaRuleError) problems.push(...err.problems);
+      else throw err;
+    }
+  }
+  if (sigma.length) {
+    try {
+      const built = buildSigmaRules(sigma);
+      const report =
+        checks.onSkip ??
+        ((p: RuleProblem) => process.stderr.write(`dcomhunt: ${p.file}:${p.line}:${p.col}: ${p.message}\n`));
+      for (const p of built.skipped) report(p);
+      for (const r of built.rules) {
+        for (const p of checks.search?.(r.search, r) ?? [])
+          problems.push({
+            file: r.file,
+            line: 1,
+            col: 1,
+            message: `compiled SPL ${p.line}:${p.col}: ${p.message}`,
+          });
+        rules.push(r);
+      }
+    } catch (err) {
+      if (err instanceof SigmaRuleError) problems.push(...err.problems);
       else throw err;
     }
   }
@@ -251,7 +308,7 @@ export function selectRules(
       existsSync(sel) &&
       (sel.includes("/") || sel.includes("\\") || /\.ya?ml$/i.test(sel) || sel === ".")
     ) {
-      found = statSync(sel).isDirectory() ? loadRulesDir(sel, checks) : [loadRuleFile(sel, checks)];
+      found = statSync(sel).isDirectory() ? loadRulesDir(sel, checks) : loadRuleFiles([sel], checks);
     } else if (sel === "all") {
       found = checked(getBundled());
     } else {
