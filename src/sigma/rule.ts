@@ -418,7 +418,8 @@ function correlationRule(entry: CorrelationEntry, byRef: Map<string, DetectionEn
   for (const [alias, perRule] of Object.entries(aliases)) {
     const pairs: [EvalExpr, EvalExpr][] = [];
     for (const [ruleRef, field] of Object.entries(perRule ?? {})) {
-      const idx = rules.indexOf(byRef.get(ruleRef));
+      const target = byRef.get(ruleRef);
+      const idx = target === undefined ? -1 : rules.indexOf(target);
       if (idx < 0)
         fail(
           ["aliases", alias, ruleRef],
