@@ -51,6 +51,7 @@ export const rulesSpec: CommandSpec = {
 };
 
 function kindOf(r: LoadedRule): string {
+  if (r.sigma) return r.sigma.kind === "correlation" ? "sigma-correlation" : "sigma";
   return r.sequence ? "sequence" : "search";
 }
 
@@ -70,7 +71,7 @@ async function dataFindings(
   };
   const probes: Probe[] = [];
   for (const rule of rules) {
-    if (!rule.search) continue;
+    if (!rule.search || rule.sigma) continue;
     const pipeline = parseSpl(rule.search, { file: rule.file });
     const first = pipeline.commands[0];
     if (first?.name !== "search") continue;
@@ -124,6 +125,9 @@ export const rulesCommand: Command = async (argv) => {
           status: r.status,
           version: String(r.version),
           tests: String(r.tests?.length ?? 0),
+          ...(r.sigma
+            ? { level: r.sigma.level ?? "", tags: r.sigma.tags, falsepositives: r.sigma.falsepositives }
+            : {}),
         }));
         if (format === "json") out.write(`${JSON.stringify(rows, null, 2)}\n`);
         else out.write(formatTextTable(["pack", "kind", "severity", "tests", "id", "name"], rows, true));
@@ -137,6 +141,8 @@ export const rulesCommand: Command = async (argv) => {
           out.write(`${JSON.stringify(plain, null, 2)}\n`);
         } else {
           out.write(`# ${rule.file}\n${readFileSync(rule.file, "utf8")}`);
+          if (rule.sigma)
+            out.write(`\n# compiled to SPL (level ${rule.sigma.level ?? "-"}):\n${rule.search}\n`);
         }
         return EXIT_OK;
       }
@@ -144,7 +150,9 @@ export const rulesCommand: Command = async (argv) => {
         const rules = selectRules(listOpt(args.values, "rules"), checks);
         const findings: LintFinding[] = [];
         for (const rule of rules) {
-          if (rule.search) findings.push(...lintPipeline(rule, parseSpl(rule.search, { file: rule.file })));
+          // Sigma rules: their SPL is generated, so SPL authoring findings would point at no line of theirs.
+          if (rule.search && !rule.sigma)
+            findings.push(...lintPipeline(rule, parseSpl(rule.search, { file: rule.file })));
         }
         if (rest.length) {
           const view = fieldViewFromArgs(args.values, "rules lint");

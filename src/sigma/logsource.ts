@@ -13,7 +13,8 @@ export interface LogSource {
 
 /** One place a logsource's events come from. */
 export interface MappedSource {
-  channel: string;
+  /** undefined: any channel (`product: windows` alone). */
+  channel?: string;
   /** Event ids (any of); undefined: every event of the channel. */
   eventIDs?: string[];
   /** Sigma field name -> the field name in this source's events (only where they differ). */
@@ -157,8 +158,8 @@ export function mapLogSource(ls: LogSource): { sources: MappedSource[] } | { uns
     if (channel === undefined) return { unsupported: `service '${ls.service}' has no channel mapping` };
     return { sources: [{ channel }] };
   }
-  if (product === "windows")
-    return { unsupported: "product 'windows' without category or service is too broad" };
+  // `product: windows` alone: every Windows log; the detection itself narrows it (EventID ...).
+  if (product === "windows") return { sources: [{}] };
   return { unsupported: "logsource names no product, category or service" };
 }
 

@@ -11,11 +11,11 @@
 import { createHash } from "node:crypto";
 import { type Document, isScalar, LineCounter, type Node, parseAllDocuments } from "yaml";
 import type { Severity } from "../rules/schema.js";
-import type { Command, EvalExpr, SearchExpr } from "../spl/ast.js";
+import type { Command, EvalExpr } from "../spl/ast.js";
 import { compileRegex } from "../spl/regex.js";
 import { type Cond, compileDetection, DetectionError, fieldsOf } from "./detection.js";
 import { type LogSource, type MappedSource, mapLogSource } from "./logsource.js";
-import { detectionCommands, printPipeline, ruleCondition, sourceExpr } from "./spl.js";
+import { detectionCommands, printPipeline, ruleCondition, sourcesSearch } from "./spl.js";
 
 /** Where something is in a rule file. */
 export interface SigmaProblem {
@@ -76,7 +76,10 @@ interface CorrelationEntry {
   col: number;
   at: (path: (string | number)[]) => { line: number; col: number };
 }
-export type SigmaEntry = DetectionEntry | CorrelationEntry | { kind: "skipped"; problem: SigmaProblem };
+export type SigmaEntry =
+  | DetectionEntry
+  | CorrelationEntry
+  | { kind: "skipped"; problem: SigmaProblem; refs: string[] };
 
 export class SigmaRuleError extends Error {
   constructor(readonly problems: SigmaProblem[]) {
@@ -166,6 +169,7 @@ export function parseSigmaText(text: string, file: string, opts: SigmaOptions = 
       out.push({
         kind: "skipped",
         problem: { file, ...start, message: `'${rule.title}' skipped: logsource ${mapped.unsupported}` },
+        refs: refsOf(rule),
       });
       continue;
     }
@@ -178,6 +182,7 @@ export function parseSigmaText(text: string, file: string, opts: SigmaOptions = 
         out.push({
           kind: "skipped",
           problem: { file, ...at(err.path), message: `'${rule.title}' skipped: ${err.message}` },
+          refs: refsOf(rule),
         });
         continue;
       }
@@ -189,6 +194,7 @@ export function parseSigmaText(text: string, file: string, opts: SigmaOptions = 
       out.push({
         kind: "skipped",
         problem: { file, ...start, message: `'${rule.title}' skipped: ${badRegex}` },
+        refs: refsOf(rule),
       });
       continue;
     }
@@ -196,6 +202,11 @@ export function parseSigmaText(text: string, file: string, opts: SigmaOptions = 
   }
   if (problems.length) throw new SigmaRuleError(problems);
   return out;
+}
+
+/** The names a correlation may use for a rule: its id, name and title. */
+function refsOf(rule: Record<string, unknown>): string[] {
+  return [rule.id, rule.name, rule.title].filter((k): k is string => typeof k === "string");
 }
 
 /** The place of a detection problem; inside a condition string, the offending word's place. */
@@ -390,19 +401,8 @@ function correlationRule(entry: CorrelationEntry, byRef: Map<string, DetectionEn
     name: "case",
     args: pairs.flat(),
   });
-  const allSources = rules.flatMap((r) => r.sources.map(sourceExpr));
   const commands: Command[] = [
-    {
-      name: "search",
-      pos: P,
-      expr: (allSources.length === 1
-        ? allSources[0]
-        : {
-            kind: "or",
-            pos: P,
-            items: allSources.map((e): SearchExpr => ({ kind: "group", pos: P, expr: e })),
-          }) as SearchExpr,
-    },
+    { name: "search", pos: P, expr: sourcesSearch(rules.flatMap((r) => r.sources)) },
     {
       name: "eval",
       pos: P,
@@ -516,6 +516,12 @@ function correlationRule(entry: CorrelationEntry, byRef: Map<string, DetectionEn
     pos: P,
     expr: checks.reduce((l, r) => ({ kind: "binary", pos: P, op: "AND", left: l, right: r })),
   });
+  // first_time/last_time as ISO 8601 text, like the alerts of sequence rules.
+  const iso = (f: string): { field: string; expr: EvalExpr } => ({
+    field: f,
+    expr: { kind: "call", pos: P, name: "strftime", args: [fld(f), str("%Y-%m-%dT%H:%M:%S.%3N%:z")] },
+  });
+  commands.push({ name: "eval", pos: P, assignments: [iso("first_time"), iso("last_time")] });
   commands.push({
     name: "table",
     pos: P,
@@ -544,13 +550,24 @@ export function buildSigmaRules(entries: SigmaEntry[]): {
     else correlations.push(e);
   }
   const byRef = new Map<string, DetectionEntry>();
-  for (const d of detections) {
-    for (const k of [d.doc.id, d.doc.name, d.doc.title]) if (typeof k === "string") byRef.set(k, d);
-  }
+  for (const d of detections) for (const k of refsOf(d.doc)) byRef.set(k, d);
+  const skippedRefs = new Set(entries.flatMap((e) => (e.kind === "skipped" ? e.refs : [])));
   const hidden = new Set<DetectionEntry>();
   const out: SigmaCompiledRule[] = [];
   const problems: SigmaProblem[] = [];
   for (const c of correlations) {
+    const missing = strings((c.doc.correlation as Record<string, unknown> | null)?.rules).find((r) =>
+      skippedRefs.has(r),
+    );
+    if (missing !== undefined) {
+      skipped.push({
+        file: c.file,
+        line: c.line,
+        col: c.col,
+        message: `'${String(c.doc.title)}' skipped: it correlates '${missing}', which was skipped`,
+      });
+      continue;
+    }
     try {
       out.push(correlationRule(c, byRef));
       if ((c.doc.generate ?? false) !== true) {

@@ -158,30 +158,46 @@ export function toEvalExpr(c: Cond, source: MappedSource): EvalExpr {
 }
 
 /** The logsource's own conditions for one source (channel and event ids). */
-export function sourceExpr(source: MappedSource): SearchExpr {
-  const items: SearchExpr[] = [compare("Channel", source.channel)];
+export function sourceExpr(source: MappedSource): SearchExpr | undefined {
+  const items: SearchExpr[] = [];
+  if (source.channel !== undefined) items.push(compare("Channel", source.channel));
   if (source.eventIDs?.length) items.push(sOr(source.eventIDs.map((id) => compare("EventCode", id))));
-  return sAnd(items);
+  return items.length ? sAnd(items) : undefined;
+}
+
+/** A source's conditions and a detection, together. */
+function withSource(source: MappedSource, det: SearchExpr): SearchExpr {
+  const s = sourceExpr(source);
+  return s === undefined ? det : sAnd([s, det]);
+}
+
+/** Search for every event of the sources (`*` when one of them is any event). */
+export function sourcesSearch(sources: MappedSource[]): SearchExpr {
+  const exprs = sources.map(sourceExpr);
+  if (exprs.some((e) => e === undefined)) return { kind: "term", pos: P, ...sval("*"), quoted: false };
+  return sOr(exprs.map((e) => group(e as SearchExpr, sources.length > 1)));
 }
 
 /** A rule's detection over its sources as the leading commands of a pipeline. */
 export function detectionCommands(cond: Cond, sources: MappedSource[]): Command[] {
   const searchable = sources.map((s) => toSearchExpr(cond, s));
   if (searchable.every((e) => e !== undefined)) {
-    const perSource = sources.map((s, i) => sAnd([sourceExpr(s), searchable[i] as SearchExpr]));
+    const perSource = sources.map((s, i) => withSource(s, searchable[i] as SearchExpr));
     return [{ name: "search", pos: P, expr: sOr(perSource.map((e) => group(e, sources.length > 1))) }];
   }
   return [
-    { name: "search", pos: P, expr: sOr(sources.map((s) => group(sourceExpr(s), sources.length > 1))) },
+    { name: "search", pos: P, expr: sourcesSearch(sources) },
     { name: "where", pos: P, expr: ruleCondition(cond, sources) },
   ];
 }
 
 /** The rule's full condition (logsource included) as an eval expression. */
 export function ruleCondition(cond: Cond, sources: MappedSource[]): EvalExpr {
-  const perSource = sources.map((s) =>
-    eAnd([searchmatch(sourceExpr(s)), { kind: "group", pos: P, expr: toEvalExpr(cond, s) }]),
-  );
+  const perSource = sources.map((s) => {
+    const src = sourceExpr(s);
+    const det: EvalExpr = { kind: "group", pos: P, expr: toEvalExpr(cond, s) };
+    return src === undefined ? det : eAnd([searchmatch(src), det]);
+  });
   return eOr(perSource.map((expr): EvalExpr => ({ kind: "group", pos: P, expr })));
 }
 
