@@ -52,6 +52,7 @@ export const rulesSpec: CommandSpec = {
 };
 
 function kindOf(r: LoadedRule): string {
+  if (r.sigma) return r.sigma.kind === "correlation" ? "sigma-correlation" : "sigma";
   return r.sequence ? "sequence" : "search";
 }
 
@@ -71,7 +72,7 @@ async function dataFindings(
   };
   const probes: Probe[] = [];
   for (const rule of rules) {
-    if (!rule.search || rule.blocked !== undefined) continue;
+    if (!rule.search || rule.blocked !== undefined || rule.sigma) continue;
     const pipeline = parseSpl(rule.search, { file: rule.file, macros: rule.macros });
     const first = pipeline.commands[0];
     if (first?.name !== "search") continue;
@@ -126,6 +127,9 @@ export const rulesCommand: Command = async (argv) => {
           version: String(r.version),
           tests: String(r.tests?.length ?? 0),
           runs: r.blocked === undefined ? "yes" : `no: ${r.blocked}`,
+          ...(r.sigma
+            ? { level: r.sigma.level ?? "", tags: r.sigma.tags, falsepositives: r.sigma.falsepositives }
+            : {}),
         }));
         if (format === "json") out.write(`${JSON.stringify(rows, null, 2)}\n`);
         else {
@@ -173,6 +177,8 @@ export const rulesCommand: Command = async (argv) => {
           out.write(`${JSON.stringify(plain, null, 2)}\n`);
         } else {
           out.write(`# ${rule.file}\n${readFileSync(rule.file, "utf8")}`);
+          if (rule.sigma)
+            out.write(`\n# compiled to SPL (level ${rule.sigma.level ?? "-"}):\n${rule.search}\n`);
         }
         return EXIT_OK;
       }
@@ -180,7 +186,8 @@ export const rulesCommand: Command = async (argv) => {
         const rules = selectRules(listOpt(args.values, "rules"), checks);
         const findings: LintFinding[] = [];
         for (const rule of rules) {
-          if (rule.search && rule.blocked === undefined)
+          // Sigma rules: their SPL is generated, so SPL authoring findings would point at no line of theirs.
+          if (rule.search && rule.blocked === undefined && !rule.sigma)
             findings.push(
               ...lintPipeline(rule, parseSpl(rule.search, { file: rule.file, macros: rule.macros })),
             );

@@ -13,8 +13,9 @@ import { expandInputs, newInputStats } from "../readers/index.js";
 import { ProgressBar } from "../report/progress.js";
 import { createResultWriter, type ResultFormat } from "../report/results.js";
 import { formatSummary } from "../report/summary.js";
-import { type LoadedRule, type RuleChecks, selectRules } from "../rules/loader.js";
+import { type LoadedRule, type RuleChecks, type RuleProblem, selectRules } from "../rules/loader.js";
 import { compileRules, type RunOptions, type RunResult, runRules } from "../rules/run.js";
+import { loadSigmaPlaceholders } from "../sigma/placeholders.js";
 import { compileSearchExpression, loadMacros, parseSpl, SplError } from "../spl/index.js";
 import {
   formatAllowlistReport,
@@ -95,10 +96,15 @@ export const scanSpec: CommandSpec = {
   summary: "run detection rules (default: all bundled rules) over logs",
   usage:
     "dcomhunt scan [inputs...] [--rules SEL]... [--format table|csv|json|ndjson] [-o FILE] [--since T] [--until T] [options]",
-  options: { rules: { type: "string", short: "r", multiple: true }, ...sharedOptions },
+  options: {
+    rules: { type: "string", short: "r", multiple: true },
+    "sigma-placeholders": { type: "string" },
+    ...sharedOptions,
+  },
   help: {
     rules:
-      "what runs: a pack (seed, dcom, all), a rule id or name, or a rule file/folder (repeatable; default all)",
+      "what runs: a pack (seed, dcom, all), a rule id or name, or a rule file/folder: dcomhunt or Sigma rules (repeatable; default all)",
+    "sigma-placeholders": "YAML map of Sigma `expand` placeholders to their values (name: [value, ...])",
     ...sharedHelp,
   },
   details:
@@ -249,6 +255,7 @@ async function execute(
   rules: LoadedRule[],
   inputs: string[],
   argv: string[],
+  rulesSkipped = 0,
 ): Promise<number> {
   const startedAt = new Date();
   const values = args.values;
@@ -335,7 +342,11 @@ async function execute(
         issueCounts: result.stats.issueCounts,
         seconds: result.seconds,
         filtered: result.filtered,
-        lines: [`results per rule (${result.events} events evaluated):`, ...lines],
+        lines: [
+          ...(rulesSkipped ? [`rules skipped (cannot run here, warnings above): ${rulesSkipped}`] : []),
+          `results per rule (${result.events} events evaluated):`,
+          ...lines,
+        ],
       }),
     );
   }
@@ -350,7 +361,15 @@ export const scanCommand: Command = async (argv) => {
     process.stdout.write(helpText(scanSpec));
     return EXIT_OK;
   }
-  const selected = selectRules(listOpt(args.values, "rules"), ruleChecks(stringOpt(args.values, "macros")));
+  const checks = ruleChecks(stringOpt(args.values, "macros"));
+  const skippedRules: RuleProblem[] = [];
+  checks.onSkip = (p) => skippedRules.push(p);
+  const placeholders = stringOpt(args.values, "sigma-placeholders");
+  if (placeholders !== undefined) checks.sigmaPlaceholders = loadSigmaPlaceholders(placeholders);
+  const selected = selectRules(listOpt(args.values, "rules"), checks);
+  if (args.values.quiet !== true)
+    for (const p of skippedRules)
+      process.stderr.write(`${p.file}:${p.line}:${p.col}: warning: ${p.message}\n`);
   // Rules this engine cannot run (security_content detections) are left out, counted on stderr.
   const rules = selected.filter((r) => r.blocked === undefined);
   const blocked = selected.length - rules.length;
@@ -366,7 +385,7 @@ export const scanCommand: Command = async (argv) => {
     if (args.values.quiet !== true)
       process.stderr.write(`dcomhunt: no input given: scanning the bundled demo data (${inputs[0]})\n`);
   }
-  return execute("scan", args, rules, inputs, argv);
+  return execute("scan", args, rules, inputs, argv, skippedRules.length);
 };
 
 export const searchCommand: Command = async (argv) => {

@@ -8,6 +8,14 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ErrorObject } from "ajv";
 import type { LineCounter, Node, parseDocument } from "yaml";
+import {
+  buildSigmaRules,
+  isSigmaText,
+  parseSigmaText,
+  type SigmaEntry,
+  type SigmaMeta,
+  SigmaRuleError,
+} from "../sigma/rule.js";
 import type { MacroTable } from "../spl/index.js";
 import { knownOrder, precompiledRule } from "./precompiled.js";
 import { type RuleDefinition, ruleSchema } from "./schema.js";
@@ -46,6 +54,8 @@ export interface LoadedRule extends RuleDefinition {
   blocked?: string;
   /** Line and column where the `search` text starts in the file (for SPL diagnostics). */
   searchStart?: { line: number; col: number; block: boolean };
+  /** Sigma rules: what the Sigma file says beyond the common fields (level, tags, logsource ...). */
+  sigma?: SigmaMeta;
 }
 
 /** A 1-based line:col of a rule's SPL text -> the same place in the rule file. */
@@ -67,6 +77,10 @@ export interface RuleChecks {
     sequence: Record<string, unknown>,
     rule: RuleDefinition,
   ) => { path: (string | number)[]; message: string }[];
+  /** A rule that cannot run here (e.g. a Sigma logsource with no Windows mapping): skipped, reported. */
+  onSkip?: (problem: RuleProblem) => void;
+  /** Values of Sigma `expand` placeholders (`%name%`). */
+  sigmaPlaceholders?: Record<string, string[]>;
 }
 
 /** The bundled rules folder (`rules/` at the package root). */
@@ -244,13 +258,59 @@ function ruleFilesIn(dir: string): string[] {
 
 /** Every rule file under a folder, all validated; problems of all files are reported together. */
 export function loadRulesDir(dir: string, checks: RuleChecks = {}): LoadedRule[] {
+  return loadRuleFiles(ruleFilesIn(dir), checks);
+}
+
+/**
+ * Load rule files of either kind: dcomhunt's own rule YAML, or Sigma rules (recognised by content:
+ * `logsource` + `detection`, or `correlation`). Sigma correlations may name rules of any file loaded
+ * together. Problems of all files are reported together; rules that cannot run here are skipped
+ * through `checks.onSkip` (standard error when no handler is given).
+ */
+export function loadRuleFiles(files: string[], checks: RuleChecks = {}): LoadedRule[] {
   const rules: LoadedRule[] = [];
   const problems: RuleProblem[] = [];
-  for (const file of ruleFilesIn(dir)) {
+  const sigma: SigmaEntry[] = [];
+  for (const file of files) {
     try {
-      rules.push(loadRuleFile(file, checks));
+      let text: string;
+      try {
+        text = readFileSync(file, "utf8");
+      } catch (err) {
+        throw new RuleError([
+          { file, line: 1, col: 1, message: `cannot read rule file: ${(err as Error).message}` },
+        ]);
+      }
+      if (isSigmaText(text))
+        sigma.push(...parseSigmaText(text, file, { placeholders: checks.sigmaPlaceholders }));
+      else {
+        const cached = precompiledRule(text, file);
+        rules.push(cached && passesChecks(cached, checks) ? cached : parseRuleText(text, file, checks));
+      }
     } catch (err) {
-      if (err instanceof RuleError) problems.push(...err.problems);
+      if (err instanceof RuleError || err instanceof SigmaRuleError) problems.push(...err.problems);
+      else throw err;
+    }
+  }
+  if (sigma.length) {
+    try {
+      const built = buildSigmaRules(sigma);
+      const report =
+        checks.onSkip ??
+        ((p: RuleProblem) => process.stderr.write(`dcomhunt: ${p.file}:${p.line}:${p.col}: ${p.message}\n`));
+      for (const p of built.skipped) report(p);
+      for (const r of built.rules) {
+        for (const p of checks.search?.(r.search, r) ?? [])
+          problems.push({
+            file: r.file,
+            line: 1,
+            col: 1,
+            message: `compiled SPL ${p.line}:${p.col}: ${p.message}`,
+          });
+        rules.push(r);
+      }
+    } catch (err) {
+      if (err instanceof SigmaRuleError) problems.push(...err.problems);
       else throw err;
     }
   }
@@ -290,7 +350,7 @@ export function selectRules(
         statSync(sel).isDirectory() && securityContentRoot(sel) === path.resolve(sel)
           ? path.join(sel, "detections")
           : sel;
-      found = statSync(dir).isDirectory() ? loadRulesDir(dir, checks) : [loadRuleFile(dir, checks)];
+      found = statSync(dir).isDirectory() ? loadRulesDir(dir, checks) : loadRuleFiles([dir], checks);
     } else if (sel === "all") {
       found = checked(getBundled());
     } else {
