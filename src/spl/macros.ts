@@ -164,6 +164,15 @@ export function expandMacros(text: string, macros: MacroTable | undefined, file 
       out += c;
       continue;
     }
+    // A comment (Splunk 8.0+, Search Manual "Add comments to searches"): three backticks to three
+    // backticks, outside quotes. Replaced by blanks (newlines kept) so positions stay the same.
+    if (text.startsWith("```", i)) {
+      const end = text.indexOf("```", i + 3);
+      if (end < 0) throw src.error(i, "expected '```' to close the comment");
+      out += text.slice(i, end + 3).replace(/[^\n]/g, " ");
+      i = end + 2;
+      continue;
+    }
     const close = text.indexOf("`", i + 1);
     if (close < 0) throw src.error(i, "expected '`' to close the macro call");
     const call = text.slice(i + 1, close).trim();
