@@ -25,6 +25,7 @@
  * Where this differs from the streaming engine (src/correlate/engine.ts) is listed in `leftOut` and in
  * docs/export.md ("Sequence rules as one query"), with the differential tests that measure it.
  */
+import { readFileSync } from "node:fs";
 import type { AttributionCandidate, ClassifyCondition, SequenceSpec } from "../correlate/schema.js";
 import { parseDuration } from "../correlate/schema.js";
 import type { LoadedRule } from "../rules/loader.js";
@@ -579,6 +580,9 @@ export function sequenceToSpl(rule: LoadedRule): SequenceQuery {
       stages.push(`eval dh_lab=if(isnotnull(${m}) AND ${m}<dh_lab, ${m}, dh_lab)`);
     }
   }
+  // Rows without a join key follow their hub (window + host), whatever label its keyed rows reached.
+  stages.push("eventstats min(dh_lab) as dh_hubmin by dh_hub");
+  stages.push("eval dh_lab=if(dh_hubbed==1, dh_hubmin, dh_lab)");
   stages.push(`eval dh_inc=dh_wid.":".dh_lab`);
   stages.push(
     `eventstats ${p.steps.map((s) => `max(${s.flag}) as dh_g_${safeName(s.name)}`).join(", ")} by dh_inc`,
@@ -622,6 +626,7 @@ export function sequenceToSql(rule: LoadedRule, dialect: SqlDialect, table = "ev
       target,
       "sequence rule",
       "ClickHouse 18.16 has no window functions (lag, running sums, min() OVER): the sequence query is DuckDB only here",
+      sequenceLocation(rule),
     );
   const p = plan(rule, target);
   const l = sqlLang(dialect);
@@ -697,6 +702,11 @@ export function sequenceToSql(rule: LoadedRule, dialect: SqlDialect, table = "ev
     }
   }
   ctes.push([
+    "lh",
+    `SELECT * REPLACE (CASE WHEN max(dh_nokey) OVER (PARTITION BY dh_hub) = 1 THEN min(dh_lab) OVER (PARTITION BY dh_hub) ELSE dh_lab END AS dh_lab) FROM ${prev}`,
+  ]);
+  prev = "lh";
+  ctes.push([
     "g",
     `SELECT *, ${p.steps.map((s) => `max(${s.flag}) OVER (PARTITION BY dh_wid, dh_lab) AS dh_g_${safeName(s.name)}`).join(",\n    ")} FROM ${prev}`,
   ]);
@@ -738,15 +748,33 @@ export function sequenceToSql(rule: LoadedRule, dialect: SqlDialect, table = "ev
         ? `${l.lit(rule.name)} AS rule`
         : l.field(c),
   );
-  const columns = [...new Set(["_time", ...used, ...requiredColumns(p)])];
+  // DuckDB identifiers are case-insensitive: ProcessID and ProcessId are one column of the table.
+  const seen = new Set<string>();
+  const columns = ["_time", ...used, ...requiredColumns(p)].filter((c) => {
+    const k = c.toLowerCase();
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
   const text = [
     ...header(p, (s) => `-- ${s}`, `${dialect}; table '${table}' is the flat events table of docs/export.md`),
     `-- Reads columns: ${columns.join(", ")}`,
-    `WITH ${ctes.map(([nm, body]) => `${nm} AS (\n  ${body}\n)`).join(",\n")}`,
+    `WITH ${ctes.map(([nm, body]) => `${nm} AS MATERIALIZED (\n  ${body}\n)`).join(",\n")}`,
     `SELECT ${select.join(", ")}\nFROM ${last}\nORDER BY first_time, evidence;`,
     "",
   ].join("\n");
   return { text, leftOut: p.leftOut, columns };
+}
+
+/** file:line:col of the rule's `sequence:` block. */
+export function sequenceLocation(rule: LoadedRule): string {
+  try {
+    const lines = readFileSync(rule.file, "utf8").split("\n");
+    const i = lines.findIndex((x) => /^sequence:/.test(x));
+    return i >= 0 ? `${rule.file}:${i + 1}:1` : rule.file;
+  } catch {
+    return rule.file;
+  }
 }
 
 /** Columns the generic stages read besides the step searches. */

@@ -3,11 +3,12 @@
  * rule-level alerts (`scan --rules dcom` without the cross-rule merge) and the exported query's rows, both
  * reduced to comparable incidents.
  */
+import { writeFileSync } from "node:fs";
 import { type Alert, runSequenceRules, type SequenceRule } from "../../src/correlate/index.js";
 import { defaultFieldViewOptions, type SplunkEvent, toSplunkEvent } from "../../src/events/fields.js";
 import type { WinEvent } from "../../src/events/model.js";
 import type { LoadedRule } from "../../src/rules/loader.js";
-import { compileSearch, compileSearchExpression } from "../../src/spl/index.js";
+import { compileSearch, compileSearchExpression, formatTimeIso } from "../../src/spl/index.js";
 
 const view = { ...defaultFieldViewOptions, tz: "UTC" };
 
@@ -134,4 +135,28 @@ export function differences(engine: Incident[], exported: Incident[]): Differenc
     else out.push({ side: "export only", incident: i });
   }
   return out;
+}
+
+/**
+ * The flat events table for the sequence queries: `dcomhunt convert --format ndjson`'s rows reduced to
+ * `columns`; a column name that differs only in case (ProcessID/ProcessId: DuckDB folds identifier
+ * case) takes the first spelling the event has.
+ */
+export function writeFlatTable(events: WinEvent[], columns: string[], file: string): number {
+  const lines: string[] = [];
+  for (const se of sortedEvents(events)) {
+    const row: Record<string, unknown> = {};
+    if (se.time !== undefined) row._time = formatTimeIso(se.time, "UTC");
+    const byLower = new Map<string, string>();
+    for (const k of se.fields.keys()) if (!byLower.has(k.toLowerCase())) byLower.set(k.toLowerCase(), k);
+    for (const c of columns) {
+      if (c === "_time") continue;
+      const exact = se.fields.get(c);
+      const v = exact !== undefined ? exact : se.fields.get(byLower.get(c.toLowerCase()) ?? c);
+      if (v !== undefined) row[c] = Array.isArray(v) ? v[v.length - 1] : v;
+    }
+    lines.push(JSON.stringify(row));
+  }
+  writeFileSync(file, `${lines.join("\n")}\n`);
+  return lines.length;
 }
