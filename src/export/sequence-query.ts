@@ -350,22 +350,39 @@ function derivedExprs(l: Lang): Record<Exclude<Derived, "host">, string> {
   return { peer_ip: peerIp, peer_host: peerHost, local_ip: localIp, conn };
 }
 
-/** normalizeKeyValue (keys.ts) as an expression. */
-function normKey(l: Lang, x: string): string {
-  const v = l.lower(l.trim(x));
-  const n = l.iff(
-    l.re(v, "^0x[0-9a-f]+$"),
-    l.hexToDec(l.replaceRe(v, "^0x", "")),
-    l.iff(l.re(v, "^[0-9]+$"), l.decToDec(v), v),
-  );
+/**
+ * normalizeKeyValue (keys.ts) in three passes over a key column `c` (each reads the previous): trimmed
+ * and case folded; `0x` hex and decimal numbers as decimal text; null-like values dropped.
+ */
+function normKeyPasses(l: Lang, c: string): [string, string, string] {
   const nulls = ["", "-", "0", "null", "n/a", "{00000000-0000-0000-0000-000000000000}"];
-  return l.iff(l.or(nulls.map((z) => l.eq(n, l.lit(z)))), l.nul, n);
+  return [
+    l.lower(l.trim(c)),
+    l.iff(
+      l.re(c, "^0x[0-9a-f]+$"),
+      l.hexToDec(l.replaceRe(c, "^0x", "")),
+      l.iff(l.re(c, "^[0-9]+$"), l.decToDec(c), c),
+    ),
+    l.iff(l.or(nulls.map((z) => l.eq(c, l.lit(z)))), l.nul, c),
+  ];
 }
 
+/** A key's raw value on a row of a step: a derived value, or the first of the fields present. */
 function keyValueExpr(l: Lang, field: string): string {
   if (field.startsWith("$")) return `dh_${field.slice(1)}`;
-  const alts = field.split("|").map((n) => l.field(n));
-  return normKey(l, l.coalesce(alts));
+  return l.coalesce(field.split("|").map((n) => l.field(n)));
+}
+
+/** Each join key's column: the raw value of the first matched step that carries the key. */
+function keyColumns(l: Lang, p: Plan): [string, string][] {
+  return p.joinKeys.map((k) => {
+    const per = p.steps
+      .filter((s) => s.keys.some(([n]) => n === k))
+      .map((s) =>
+        l.iff(l.flag(s.flag), keyValueExpr(l, s.keys.find(([n]) => n === k)?.[1] as string), l.nul),
+      );
+    return [`dh_k_${safeName(k)}`, l.coalesce(per)];
+  });
 }
 
 /** An attribution candidate's value on one row (template or regex), trimmed like the engine. */
@@ -386,12 +403,21 @@ function candidateExpr(l: Lang, c: AttributionCandidate): string {
     }
     if (last < c.value.length) parts.push(l.lit(c.value.slice(last)));
     const text = parts.length === 0 ? l.lit("") : parts.length === 1 ? parts[0] : l.concat(parts);
+    // One reference and no other text: the (usable) value itself.
+    if (refs.length === 1 && parts.length === 1) return refs[0];
     v = refs.length === 0 ? text : l.iff(l.or(refs.map((r) => l.notNull(r))), text, l.nul);
   } else {
     v = l.extract1(l.field(c.field as string), c.regex as string);
   }
-  const t = l.replaceRe(l.trim(v), "^\\\\+|\\\\+$", "");
-  return l.iff(usable(l, t), t, l.nul);
+  return v;
+}
+
+/** The engine's clean-up of an attribute value, in two passes over column `c`: trimmed of spaces and backslashes; `-` and empty dropped. */
+function cleanPasses(l: Lang, c: string): [string, string] {
+  return [
+    l.replaceRe(l.trim(c), "^\\\\+|\\\\+$", ""),
+    l.iff(l.or([l.eq(c, l.lit("")), l.eq(c, l.lit("-"))]), l.nul, c),
+  ];
 }
 
 interface Columns {
@@ -399,18 +425,22 @@ interface Columns {
   rowCols: [string, string][];
   /** Aggregates: [name, kind, source column] */
   aggs: [string, "max" | "first" | "min", string][];
+  /** Attribution columns, cleaned after rowCols (cleanPasses). */
+  clean: string[];
 }
 
 /** Per-row attribution/classify columns and their aggregates. */
 function alertColumns(l: Lang, p: Plan): Columns {
   const rowCols: [string, string][] = [];
   const aggs: Columns["aggs"] = [];
+  const clean: string[] = [];
   const stepOk = new Map(p.steps.map((s) => [s.name, s.ok]));
   for (const field of ATTRIBUTION_FIELDS) {
     (p.spec.attribution?.[field] ?? []).forEach((c, i) => {
       const name = `dh_a_${field}_${i}`;
       const v = candidateExpr(l, c);
       rowCols.push([name, c.step ? l.iff(l.flag(stepOk.get(c.step) as string), v, l.nul) : v]);
+      clean.push(name);
       aggs.push([name, "first", name]);
     });
   }
@@ -424,7 +454,7 @@ function alertColumns(l: Lang, p: Plan): Columns {
     aggs.push([name, "max", name]);
   });
   for (const s of p.steps) aggs.push([`dh_has_${safeName(s.name)}`, "max", s.ok]);
-  return { rowCols, aggs };
+  return { rowCols, aggs, clean };
 }
 
 let searchSqlHook: ((p: Plan, text: string, where: string) => string) | undefined;
@@ -540,7 +570,10 @@ export function sequenceToSpl(rule: LoadedRule): SequenceQuery {
   stages.push(
     `eval ${p.steps.map((s) => `${s.flag}=if(searchmatch(${quoteEvalString(s.search)}), 1, 0)`).join(", ")}`,
   );
-  stages.push(`eval dh_host=${host.norm(host.raw)}`);
+  stages.push(`eval dh_host=${l.lower(l.trim(host.raw))}`);
+  stages.push(
+    `eval dh_host=if(match(dh_host, "^\\d{1,3}(\\.\\d{1,3}){3}$") OR match(dh_host, ":") OR match(dh_host, "^\\."), dh_host, mvindex(split(dh_host, "."), 0))`,
+  );
   const derived = derivedExprs(l);
   stages.push(
     `eval ${(["peer_ip", "peer_host", "local_ip", "conn"] as const)
@@ -550,16 +583,12 @@ export function sequenceToSpl(rule: LoadedRule): SequenceQuery {
   stages.push(
     `eval dh_rid=coalesce(EventRecordID, RecordNumber, ""), dh_ev=coalesce(Computer, host, "")."/".coalesce(Channel, "")."#".dh_rid`,
   );
-  const keyCols: [string, string][] = [];
-  for (const k of p.joinKeys) {
-    const per = p.steps
-      .filter((s) => s.keys.some(([n]) => n === k))
-      .map((s) =>
-        l.iff(l.flag(s.flag), keyValueExpr(l, s.keys.find(([n]) => n === k)?.[1] as string), l.nul),
-      );
-    keyCols.push([`dh_k_${safeName(k)}`, l.coalesce(per)]);
+  const keyCols = keyColumns(l, p);
+  if (keyCols.length) {
+    stages.push(`eval ${keyCols.map(([n, e]) => `${n}=${e}`).join(", ")}`);
+    for (let pass = 0; pass < 3; pass++)
+      stages.push(`eval ${keyCols.map(([n]) => `${n}=${normKeyPasses(l, n)[pass]}`).join(", ")}`);
   }
-  if (keyCols.length) stages.push(`eval ${keyCols.map(([n, e]) => `${n}=${e}`).join(", ")}`);
   const part = p.spec.scope === "global" ? `"*"` : "dh_host";
   stages.push(`eval dh_part=${part}`);
   stages.push("sort 0 _time");
@@ -595,6 +624,8 @@ export function sequenceToSpl(rule: LoadedRule): SequenceQuery {
   stages.push(`where ${p.steps.map((s) => `${s.ok}==1`).join(" OR ")}`);
   const cols = alertColumns(l, p);
   if (cols.rowCols.length) stages.push(`eval ${cols.rowCols.map(([n, e]) => `${n}=${e}`).join(", ")}`);
+  for (let pass = 0; pass < 2 && cols.clean.length; pass++)
+    stages.push(`eval ${cols.clean.map((n) => `${n}=${cleanPasses(l, n)[pass]}`).join(", ")}`);
   stages.push(`eval dh_target=coalesce(Computer, host)`);
   const aggs = [
     "min(_time) as first_time",
@@ -658,23 +689,20 @@ export function sequenceToSql(rule: LoadedRule, dialect: SqlDialect, table = "ev
       .map((d) => `${derived[d].replaceAll("dh_host_col", "dh_host")} AS dh_${d}`)
       .join(",\n    ")},\n    COALESCE("EventRecordID", "RecordNumber", '') AS dh_rid FROM h`,
   ]);
-  const keyCols: [string, string][] = [];
-  for (const k of p.joinKeys) {
-    const per = p.steps
-      .filter((s) => s.keys.some(([n]) => n === k))
-      .map((s) =>
-        l.iff(l.flag(s.flag), keyValueExpr(l, s.keys.find(([n]) => n === k)?.[1] as string), l.nul),
-      );
-    keyCols.push([`dh_k_${safeName(k)}`, l.coalesce(per)]);
-  }
+  const keyCols = keyColumns(l, p);
   const part = p.spec.scope === "global" ? "'*'" : "dh_host";
   ctes.push([
     "k",
     `SELECT *, ${[...keyCols.map(([n, e]) => `${e} AS ${n}`), `${part} AS dh_part`, `COALESCE("Computer", "host", '') || '/' || COALESCE("Channel", '') || '#' || dh_rid AS dh_ev`, `epoch("_time") AS dh_t`].join(",\n    ")} FROM d`,
   ]);
+  for (let pass = 0; pass < 3 && keyCols.length; pass++)
+    ctes.push([
+      `kn${pass}`,
+      `SELECT * REPLACE (${keyCols.map(([n]) => `${normKeyPasses(l, n)[pass]} AS ${n}`).join(", ")}) FROM ${pass ? `kn${pass - 1}` : "k"}`,
+    ]);
   ctes.push([
     "w",
-    `SELECT *, CASE WHEN lag(dh_t) OVER (PARTITION BY dh_part ORDER BY dh_t, dh_ev) IS NULL OR dh_t - lag(dh_t) OVER (PARTITION BY dh_part ORDER BY dh_t, dh_ev) > ${formatNumber(p.maxspan)} THEN 1 ELSE 0 END AS dh_new FROM k`,
+    `SELECT *, CASE WHEN lag(dh_t) OVER (PARTITION BY dh_part ORDER BY dh_t, dh_ev) IS NULL OR dh_t - lag(dh_t) OVER (PARTITION BY dh_part ORDER BY dh_t, dh_ev) > ${formatNumber(p.maxspan)} THEN 1 ELSE 0 END AS dh_new FROM ${keyCols.length ? "kn2" : "k"}`,
   ]);
   ctes.push([
     "s",
@@ -721,6 +749,14 @@ export function sequenceToSql(rule: LoadedRule, dialect: SqlDialect, table = "ev
     "r",
     `SELECT *${cols.rowCols.map(([nm, e]) => `,\n    ${e} AS ${nm}`).join("")},\n    COALESCE("Computer", "host") AS dh_target FROM o WHERE ${p.steps.map((s) => `${s.ok} = 1`).join(" OR ")}`,
   ]);
+  let rows = "r";
+  for (let pass = 0; pass < 2 && cols.clean.length; pass++) {
+    ctes.push([
+      `rc${pass}`,
+      `SELECT * REPLACE (${cols.clean.map((n) => `${cleanPasses(l, n)[pass]} AS ${n}`).join(", ")}) FROM ${rows}`,
+    ]);
+    rows = `rc${pass}`;
+  }
   const aggs = [
     "min(dh_t) AS first_time",
     "max(dh_t) AS last_time",
@@ -733,7 +769,7 @@ export function sequenceToSql(rule: LoadedRule, dialect: SqlDialect, table = "ev
         : `${kind}(${src}) AS ${nm}`,
     ),
   ];
-  ctes.push(["i", `SELECT ${aggs.join(",\n    ")}\n  FROM r GROUP BY dh_wid, dh_lab`]);
+  ctes.push(["i", `SELECT ${aggs.join(",\n    ")}\n  FROM ${rows} GROUP BY dh_wid, dh_lab`]);
   ctes.push(["c", `SELECT * FROM i WHERE ${completeExpr(l, p)}`]);
   let last = "c";
   finalExprs(l, p).forEach(([nm, e], i) => {

@@ -21,13 +21,22 @@ d AS MATERIALIZED (
     COALESCE("EventRecordID", "RecordNumber", '') AS dh_rid FROM h
 ),
 k AS MATERIALIZED (
-  SELECT *, (CASE WHEN (dh_s_unreachable = 1) THEN (CASE WHEN (((CASE WHEN regexp_matches(lower(trim("param1")), '^0x[0-9a-f]+$') THEN CAST(CAST('0x' || regexp_replace(lower(trim("param1")), '^0x', '', 'g') AS UBIGINT) AS VARCHAR) ELSE (CASE WHEN regexp_matches(lower(trim("param1")), '^[0-9]+$') THEN CAST(CAST(lower(trim("param1")) AS HUGEINT) AS VARCHAR) ELSE lower(trim("param1")) END) END) = '') OR ((CASE WHEN regexp_matches(lower(trim("param1")), '^0x[0-9a-f]+$') THEN CAST(CAST('0x' || regexp_replace(lower(trim("param1")), '^0x', '', 'g') AS UBIGINT) AS VARCHAR) ELSE (CASE WHEN regexp_matches(lower(trim("param1")), '^[0-9]+$') THEN CAST(CAST(lower(trim("param1")) AS HUGEINT) AS VARCHAR) ELSE lower(trim("param1")) END) END) = '-') OR ((CASE WHEN regexp_matches(lower(trim("param1")), '^0x[0-9a-f]+$') THEN CAST(CAST('0x' || regexp_replace(lower(trim("param1")), '^0x', '', 'g') AS UBIGINT) AS VARCHAR) ELSE (CASE WHEN regexp_matches(lower(trim("param1")), '^[0-9]+$') THEN CAST(CAST(lower(trim("param1")) AS HUGEINT) AS VARCHAR) ELSE lower(trim("param1")) END) END) = '0') OR ((CASE WHEN regexp_matches(lower(trim("param1")), '^0x[0-9a-f]+$') THEN CAST(CAST('0x' || regexp_replace(lower(trim("param1")), '^0x', '', 'g') AS UBIGINT) AS VARCHAR) ELSE (CASE WHEN regexp_matches(lower(trim("param1")), '^[0-9]+$') THEN CAST(CAST(lower(trim("param1")) AS HUGEINT) AS VARCHAR) ELSE lower(trim("param1")) END) END) = 'null') OR ((CASE WHEN regexp_matches(lower(trim("param1")), '^0x[0-9a-f]+$') THEN CAST(CAST('0x' || regexp_replace(lower(trim("param1")), '^0x', '', 'g') AS UBIGINT) AS VARCHAR) ELSE (CASE WHEN regexp_matches(lower(trim("param1")), '^[0-9]+$') THEN CAST(CAST(lower(trim("param1")) AS HUGEINT) AS VARCHAR) ELSE lower(trim("param1")) END) END) = 'n/a') OR ((CASE WHEN regexp_matches(lower(trim("param1")), '^0x[0-9a-f]+$') THEN CAST(CAST('0x' || regexp_replace(lower(trim("param1")), '^0x', '', 'g') AS UBIGINT) AS VARCHAR) ELSE (CASE WHEN regexp_matches(lower(trim("param1")), '^[0-9]+$') THEN CAST(CAST(lower(trim("param1")) AS HUGEINT) AS VARCHAR) ELSE lower(trim("param1")) END) END) = '{00000000-0000-0000-0000-000000000000}')) THEN NULL ELSE (CASE WHEN regexp_matches(lower(trim("param1")), '^0x[0-9a-f]+$') THEN CAST(CAST('0x' || regexp_replace(lower(trim("param1")), '^0x', '', 'g') AS UBIGINT) AS VARCHAR) ELSE (CASE WHEN regexp_matches(lower(trim("param1")), '^[0-9]+$') THEN CAST(CAST(lower(trim("param1")) AS HUGEINT) AS VARCHAR) ELSE lower(trim("param1")) END) END) END) ELSE NULL END) AS dh_k_target,
+  SELECT *, (CASE WHEN (dh_s_unreachable = 1) THEN "param1" ELSE NULL END) AS dh_k_target,
     dh_host AS dh_part,
     COALESCE("Computer", "host", '') || '/' || COALESCE("Channel", '') || '#' || dh_rid AS dh_ev,
     epoch("_time") AS dh_t FROM d
 ),
+kn0 AS MATERIALIZED (
+  SELECT * REPLACE (lower(trim(dh_k_target)) AS dh_k_target) FROM k
+),
+kn1 AS MATERIALIZED (
+  SELECT * REPLACE ((CASE WHEN regexp_matches(dh_k_target, '^0x[0-9a-f]+$') THEN CAST(CAST('0x' || regexp_replace(dh_k_target, '^0x', '', 'g') AS UBIGINT) AS VARCHAR) ELSE (CASE WHEN regexp_matches(dh_k_target, '^[0-9]+$') THEN CAST(CAST(dh_k_target AS HUGEINT) AS VARCHAR) ELSE dh_k_target END) END) AS dh_k_target) FROM kn0
+),
+kn2 AS MATERIALIZED (
+  SELECT * REPLACE ((CASE WHEN ((dh_k_target = '') OR (dh_k_target = '-') OR (dh_k_target = '0') OR (dh_k_target = 'null') OR (dh_k_target = 'n/a') OR (dh_k_target = '{00000000-0000-0000-0000-000000000000}')) THEN NULL ELSE dh_k_target END) AS dh_k_target) FROM kn1
+),
 w AS MATERIALIZED (
-  SELECT *, CASE WHEN lag(dh_t) OVER (PARTITION BY dh_part ORDER BY dh_t, dh_ev) IS NULL OR dh_t - lag(dh_t) OVER (PARTITION BY dh_part ORDER BY dh_t, dh_ev) > 120 THEN 1 ELSE 0 END AS dh_new FROM k
+  SELECT *, CASE WHEN lag(dh_t) OVER (PARTITION BY dh_part ORDER BY dh_t, dh_ev) IS NULL OR dh_t - lag(dh_t) OVER (PARTITION BY dh_part ORDER BY dh_t, dh_ev) > 120 THEN 1 ELSE 0 END AS dh_new FROM kn2
 ),
 s AS MATERIALIZED (
   SELECT *, dh_part || ':' || CAST(sum(dh_new) OVER (PARTITION BY dh_part ORDER BY dh_t, dh_ev ROWS UNBOUNDED PRECEDING) AS VARCHAR) AS dh_wid, row_number() OVER (ORDER BY dh_t, dh_ev) AS dh_seq FROM w
@@ -58,10 +67,16 @@ o AS MATERIALIZED (
 ),
 r AS MATERIALIZED (
   SELECT *,
-    (CASE WHEN (dh_ok_unreachable = 1) THEN (CASE WHEN ((regexp_replace(trim((CASE WHEN ((CASE WHEN (("param1" IS NOT NULL) AND (NOT (("param1" = '') OR ("param1" = '-')))) THEN "param1" ELSE NULL END) IS NOT NULL) THEN COALESCE((CASE WHEN (("param1" IS NOT NULL) AND (NOT (("param1" = '') OR ("param1" = '-')))) THEN "param1" ELSE NULL END), '') ELSE NULL END)), '^\\+|\\+$', '', 'g') IS NOT NULL) AND (NOT ((regexp_replace(trim((CASE WHEN ((CASE WHEN (("param1" IS NOT NULL) AND (NOT (("param1" = '') OR ("param1" = '-')))) THEN "param1" ELSE NULL END) IS NOT NULL) THEN COALESCE((CASE WHEN (("param1" IS NOT NULL) AND (NOT (("param1" = '') OR ("param1" = '-')))) THEN "param1" ELSE NULL END), '') ELSE NULL END)), '^\\+|\\+$', '', 'g') = '') OR (regexp_replace(trim((CASE WHEN ((CASE WHEN (("param1" IS NOT NULL) AND (NOT (("param1" = '') OR ("param1" = '-')))) THEN "param1" ELSE NULL END) IS NOT NULL) THEN COALESCE((CASE WHEN (("param1" IS NOT NULL) AND (NOT (("param1" = '') OR ("param1" = '-')))) THEN "param1" ELSE NULL END), '') ELSE NULL END)), '^\\+|\\+$', '', 'g') = '-')))) THEN regexp_replace(trim((CASE WHEN ((CASE WHEN (("param1" IS NOT NULL) AND (NOT (("param1" = '') OR ("param1" = '-')))) THEN "param1" ELSE NULL END) IS NOT NULL) THEN COALESCE((CASE WHEN (("param1" IS NOT NULL) AND (NOT (("param1" = '') OR ("param1" = '-')))) THEN "param1" ELSE NULL END), '') ELSE NULL END)), '^\\+|\\+$', '', 'g') ELSE NULL END) ELSE NULL END) AS dh_a_target_host_0,
-    (CASE WHEN (dh_ok_unreachable = 1) THEN (CASE WHEN ((regexp_replace(trim((CASE WHEN ((CASE WHEN (("Computer" IS NOT NULL) AND (NOT (("Computer" = '') OR ("Computer" = '-')))) THEN "Computer" ELSE NULL END) IS NOT NULL) THEN COALESCE((CASE WHEN (("Computer" IS NOT NULL) AND (NOT (("Computer" = '') OR ("Computer" = '-')))) THEN "Computer" ELSE NULL END), '') ELSE NULL END)), '^\\+|\\+$', '', 'g') IS NOT NULL) AND (NOT ((regexp_replace(trim((CASE WHEN ((CASE WHEN (("Computer" IS NOT NULL) AND (NOT (("Computer" = '') OR ("Computer" = '-')))) THEN "Computer" ELSE NULL END) IS NOT NULL) THEN COALESCE((CASE WHEN (("Computer" IS NOT NULL) AND (NOT (("Computer" = '') OR ("Computer" = '-')))) THEN "Computer" ELSE NULL END), '') ELSE NULL END)), '^\\+|\\+$', '', 'g') = '') OR (regexp_replace(trim((CASE WHEN ((CASE WHEN (("Computer" IS NOT NULL) AND (NOT (("Computer" = '') OR ("Computer" = '-')))) THEN "Computer" ELSE NULL END) IS NOT NULL) THEN COALESCE((CASE WHEN (("Computer" IS NOT NULL) AND (NOT (("Computer" = '') OR ("Computer" = '-')))) THEN "Computer" ELSE NULL END), '') ELSE NULL END)), '^\\+|\\+$', '', 'g') = '-')))) THEN regexp_replace(trim((CASE WHEN ((CASE WHEN (("Computer" IS NOT NULL) AND (NOT (("Computer" = '') OR ("Computer" = '-')))) THEN "Computer" ELSE NULL END) IS NOT NULL) THEN COALESCE((CASE WHEN (("Computer" IS NOT NULL) AND (NOT (("Computer" = '') OR ("Computer" = '-')))) THEN "Computer" ELSE NULL END), '') ELSE NULL END)), '^\\+|\\+$', '', 'g') ELSE NULL END) ELSE NULL END) AS dh_a_source_host_0,
-    (CASE WHEN (dh_ok_unreachable = 1) THEN (CASE WHEN ((regexp_replace(trim((CASE WHEN ((CASE WHEN (("UserID" IS NOT NULL) AND (NOT (("UserID" = '') OR ("UserID" = '-')))) THEN "UserID" ELSE NULL END) IS NOT NULL) THEN COALESCE((CASE WHEN (("UserID" IS NOT NULL) AND (NOT (("UserID" = '') OR ("UserID" = '-')))) THEN "UserID" ELSE NULL END), '') ELSE NULL END)), '^\\+|\\+$', '', 'g') IS NOT NULL) AND (NOT ((regexp_replace(trim((CASE WHEN ((CASE WHEN (("UserID" IS NOT NULL) AND (NOT (("UserID" = '') OR ("UserID" = '-')))) THEN "UserID" ELSE NULL END) IS NOT NULL) THEN COALESCE((CASE WHEN (("UserID" IS NOT NULL) AND (NOT (("UserID" = '') OR ("UserID" = '-')))) THEN "UserID" ELSE NULL END), '') ELSE NULL END)), '^\\+|\\+$', '', 'g') = '') OR (regexp_replace(trim((CASE WHEN ((CASE WHEN (("UserID" IS NOT NULL) AND (NOT (("UserID" = '') OR ("UserID" = '-')))) THEN "UserID" ELSE NULL END) IS NOT NULL) THEN COALESCE((CASE WHEN (("UserID" IS NOT NULL) AND (NOT (("UserID" = '') OR ("UserID" = '-')))) THEN "UserID" ELSE NULL END), '') ELSE NULL END)), '^\\+|\\+$', '', 'g') = '-')))) THEN regexp_replace(trim((CASE WHEN ((CASE WHEN (("UserID" IS NOT NULL) AND (NOT (("UserID" = '') OR ("UserID" = '-')))) THEN "UserID" ELSE NULL END) IS NOT NULL) THEN COALESCE((CASE WHEN (("UserID" IS NOT NULL) AND (NOT (("UserID" = '') OR ("UserID" = '-')))) THEN "UserID" ELSE NULL END), '') ELSE NULL END)), '^\\+|\\+$', '', 'g') ELSE NULL END) ELSE NULL END) AS dh_a_account_0,
+    (CASE WHEN (dh_ok_unreachable = 1) THEN (CASE WHEN (("param1" IS NOT NULL) AND (NOT (("param1" = '') OR ("param1" = '-')))) THEN "param1" ELSE NULL END) ELSE NULL END) AS dh_a_target_host_0,
+    (CASE WHEN (dh_ok_unreachable = 1) THEN (CASE WHEN (("Computer" IS NOT NULL) AND (NOT (("Computer" = '') OR ("Computer" = '-')))) THEN "Computer" ELSE NULL END) ELSE NULL END) AS dh_a_source_host_0,
+    (CASE WHEN (dh_ok_unreachable = 1) THEN (CASE WHEN (("UserID" IS NOT NULL) AND (NOT (("UserID" = '') OR ("UserID" = '-')))) THEN "UserID" ELSE NULL END) ELSE NULL END) AS dh_a_account_0,
     COALESCE("Computer", "host") AS dh_target FROM o WHERE dh_ok_unreachable = 1
+),
+rc0 AS MATERIALIZED (
+  SELECT * REPLACE (regexp_replace(trim(dh_a_target_host_0), '^\\+|\\+$', '', 'g') AS dh_a_target_host_0, regexp_replace(trim(dh_a_source_host_0), '^\\+|\\+$', '', 'g') AS dh_a_source_host_0, regexp_replace(trim(dh_a_account_0), '^\\+|\\+$', '', 'g') AS dh_a_account_0) FROM r
+),
+rc1 AS MATERIALIZED (
+  SELECT * REPLACE ((CASE WHEN ((dh_a_target_host_0 = '') OR (dh_a_target_host_0 = '-')) THEN NULL ELSE dh_a_target_host_0 END) AS dh_a_target_host_0, (CASE WHEN ((dh_a_source_host_0 = '') OR (dh_a_source_host_0 = '-')) THEN NULL ELSE dh_a_source_host_0 END) AS dh_a_source_host_0, (CASE WHEN ((dh_a_account_0 = '') OR (dh_a_account_0 = '-')) THEN NULL ELSE dh_a_account_0 END) AS dh_a_account_0) FROM rc0
 ),
 i AS MATERIALIZED (
   SELECT min(dh_t) AS first_time,
@@ -73,7 +88,7 @@ i AS MATERIALIZED (
     arg_min(dh_a_source_host_0, dh_seq) FILTER (WHERE dh_a_source_host_0 IS NOT NULL) AS dh_a_source_host_0,
     arg_min(dh_a_account_0, dh_seq) FILTER (WHERE dh_a_account_0 IS NOT NULL) AS dh_a_account_0,
     max(dh_ok_unreachable) AS dh_has_unreachable
-  FROM r GROUP BY dh_wid, dh_lab
+  FROM rc1 GROUP BY dh_wid, dh_lab
 ),
 c AS MATERIALIZED (
   SELECT * FROM i WHERE (dh_has_unreachable = 1)
