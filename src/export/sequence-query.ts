@@ -223,8 +223,8 @@ function plan(rule: LoadedRule, target: string): Plan {
   for (const s of steps)
     for (const [k] of s.keys) if (!hostKeys.has(k) && !joinKeys.includes(k)) joinKeys.push(k);
   const leftOut = [
+    "joins decided over the whole window whatever the order of the events (the engine joins an event to the partial matches open when it arrives; docs/export.md lists the effect)",
     "windows split at gaps longer than maxspan (the engine caps an incident's whole span at maxspan)",
-    "incidents joined by three passes of key propagation inside a window (the engine forks partial matches per new key binding)",
     "$peer_ip/$local_ip decided without the engine's learned addresses of each host (its outbound connections)",
   ];
   if (spec.ordered) leftOut.push("ordered: true (step order)");

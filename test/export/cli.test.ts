@@ -72,6 +72,14 @@ describe("dcomhunt export", () => {
       assert.equal(r.code, 0, `${t}: ${r.stderr}`);
       assert.doesNotMatch(r.stderr, /skipped/);
     }
+    // What the Splunk form of a sequence rule does not keep: a comment in the file and a line on stderr.
+    const splunk = await run(["--target", "splunk", "--rules", "dcom"]);
+    assert.match(
+      splunk.stderr,
+      /warning: splunk: rule 'DCOM Lateral Movement - .+': not kept: joins decided over/,
+    );
+    assert.match(splunk.stdout, /^# not kept from the dcomhunt engine: /m);
+    assert.match(splunk.stdout, /^``` not kept: /m);
     const duck = await run(["--target", "sql", "--dialect", "duckdb"]);
     assert.equal(duck.code, 0, duck.stderr);
     assert.equal((duck.stdout.match(/^==> .*\.duckdb\.sql <==$/gm) ?? []).length, 6);
