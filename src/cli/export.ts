@@ -1,8 +1,8 @@
 /**
  * `dcomhunt export --target <t> [--rules ...] [-o DIR]`: compile rules for another SIEM (src/export).
  * Without -o every file is printed to stdout under a `==> name <==` header; with -o one file per rule
- * and target is written into DIR. What a target leaves out is warned about on stderr; SPL a target
- * cannot express is an error naming the construct and the rule (exit 2).
+ * and target is written into DIR. What a target leaves out is warned about on stderr; a rule a target
+ * cannot express is skipped with one line naming the rule, the construct and its place (exit 1).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -11,6 +11,7 @@ import {
   exportRule,
   isExportTarget,
   type KqlFlavor,
+  PartialExport,
   type SqlDialect,
   targets,
 } from "../export/index.js";
@@ -18,6 +19,7 @@ import { selectRules } from "../rules/loader.js";
 import {
   type Command,
   type CommandSpec,
+  EXIT_DETECTIONS,
   EXIT_OK,
   helpText,
   listOpt,
@@ -46,7 +48,7 @@ export const exportSpec: CommandSpec = {
     flavor: "kql: sentinel and/or defender (default both for search rules)",
     table: "sql: name of the flat events table (default events)",
   },
-  details: `Targets:\n${targets.map((t) => `  ${t.name.padEnd(7)} ${t.description}`).join("\n")}\n\nExit codes: 0 done, 2 usage error or a rule a target cannot express.`,
+  details: `Targets:\n${targets.map((t) => `  ${t.name.padEnd(7)} ${t.description}`).join("\n")}\n\nA rule (or one dialect of it) a target cannot express is skipped with one line on stderr naming the\nrule, the construct and its place (file:line:col); the other rules are still written.\n\nExit codes: 0 every selected rule exported, 1 some rules skipped (see stderr), 2 usage error.`,
 };
 
 export const exportCommand: Command = async (argv) => {
@@ -78,27 +80,42 @@ export const exportCommand: Command = async (argv) => {
     sqlTable: stringOpt(args.values, "table"),
   };
   const outputs: { name: string; content: string }[] = [];
+  let skipped = 0;
+  const skip = (e: ExportError) => {
+    skipped++;
+    process.stderr.write(`dcomhunt export: skipped: ${e.message}\n`);
+  };
   for (const rule of rules) {
     try {
       const r = exportRule(rule, target, opts);
       for (const w of r.warnings) process.stderr.write(`dcomhunt export: warning: ${w}\n`);
       outputs.push(...r.files);
     } catch (e) {
-      if (e instanceof ExportError) throw new UsageError(`export: ${e.message}`);
-      throw e;
+      if (e instanceof PartialExport) {
+        for (const w of e.result.warnings) process.stderr.write(`dcomhunt export: warning: ${w}\n`);
+        outputs.push(...e.result.files);
+        skip(e.error);
+      } else if (e instanceof ExportError) skip(e);
+      else throw e;
     }
   }
   if (dir !== undefined) {
     mkdirSync(dir, { recursive: true });
     for (const f of outputs) writeFileSync(path.join(dir, f.name), f.content);
     process.stderr.write(
-      `dcomhunt export: wrote ${outputs.length} file(s) for ${rules.length} rule(s) to ${dir}\n`,
+      `dcomhunt export: wrote ${outputs.length} file(s) for ${rules.length} rule(s) to ${dir}${skipped ? ` (${skipped} skipped)` : ""}\n`,
     );
   } else {
     for (const f of outputs)
       process.stdout.write(
         `${outputs.length > 1 ? `==> ${f.name} <==\n` : ""}${f.content}${outputs.length > 1 ? "\n" : ""}`,
       );
+  }
+  if (skipped > 0) {
+    process.stderr.write(
+      `dcomhunt export: ${skipped} rule(s) or dialect(s) skipped for --target ${target}\n`,
+    );
+    return EXIT_DETECTIONS;
   }
   return EXIT_OK;
 };

@@ -22,10 +22,17 @@ import { toKql } from "./kql.js";
 import { sequenceToKqlSentinel } from "./kql-sequence.js";
 import { analyzeSearchRule, referencedFields } from "./query.js";
 import { sequenceToEql, sequenceToSigma } from "./sequence.js";
+import { type SequenceQuery, sequenceLocation, sequenceToSpl, sequenceToSql } from "./sequence-query.js";
 import { toSigma } from "./sigma.js";
 import { toSplunk } from "./splunk.js";
 import { toSql } from "./sql.js";
-import { ExportError, type ExportOptions, type ExportResult, type ExportTarget } from "./types.js";
+import {
+  ExportError,
+  type ExportOptions,
+  type ExportResult,
+  type ExportTarget,
+  type SqlDialect,
+} from "./types.js";
 
 export {
   ExportError,
@@ -108,21 +115,51 @@ export function exportRule(rule: LoadedRule, target: ExportTarget, opts: ExportO
         }
         return { files, warnings };
       }
+      case "splunk": {
+        const r = toSplunk(rule);
+        return {
+          files: r.files.map((f) => ({ name: `${base}.${f.ext}`, content: f.content })),
+          warnings: r.warnings,
+        };
+      }
+      case "sql": {
+        // One dialect that cannot take the rule is skipped with a warning when the other can.
+        const dialects = opts.sqlDialects ?? ["duckdb", "clickhouse"];
+        const files = [];
+        const warnings: string[] = [];
+        let failure: ExportError | undefined;
+        for (const d of dialects) {
+          try {
+            const q = sequenceToSql(rule, d, opts.sqlTable);
+            files.push({ name: `${base}.${d}.sql`, content: q.text });
+            warnings.push(...q.leftOut.map((x) => `sql (${d}): rule '${rule.name}': not kept: ${x}`));
+          } catch (e) {
+            if (!(e instanceof ExportError)) throw e;
+            failure ??= e;
+          }
+        }
+        if (failure && files.length === 0) throw failure;
+        if (failure) throw new PartialExport({ files, warnings }, failure);
+        return { files, warnings };
+      }
       default:
         throw new ExportError(
           rule.name,
           target,
           "sequence rule",
-          "this target has no sequence/correlation form here (use sigma, eql or kql, or run it with dcomhunt scan)",
+          "ES|QL has no join, window or sequence command here (use eql for Elastic, or run it with dcomhunt scan)",
+          sequenceLocation(rule),
         );
     }
   }
   switch (target) {
-    case "splunk":
+    case "splunk": {
+      const r = toSplunk(rule);
       return {
-        files: toSplunk(rule).files.map((f) => ({ name: `${base}.${f.ext}`, content: f.content })),
-        warnings: [],
+        files: r.files.map((f) => ({ name: `${base}.${f.ext}`, content: f.content })),
+        warnings: r.warnings,
       };
+    }
     case "sigma": {
       const r = toSigma(analyzeSearchRule(rule, target));
       return { files: [{ name: `${base}.sigma.yml`, content: r.content }], warnings: r.warnings };
@@ -162,6 +199,35 @@ export function exportRule(rule: LoadedRule, target: ExportTarget, opts: ExportO
       return { files, warnings: [] };
     }
   }
+}
+
+/**
+ * Some files of a rule were written, one part could not be (e.g. the ClickHouse dialect of a sequence
+ * rule): the CLI writes `result` and reports `error` as a skipped rule part.
+ */
+export class PartialExport extends Error {
+  constructor(
+    readonly result: ExportResult,
+    readonly error: ExportError,
+  ) {
+    super(error.message);
+    this.name = "PartialExport";
+  }
+}
+
+export { SEQUENCE_COLUMNS, type SequenceQuery } from "./sequence-query.js";
+
+/**
+ * A sequence rule as one query for a target (the typed API engines call to run rules inside DuckDB or
+ * Splunk): SPL, or SQL in a dialect over the flat events table. Throws ExportError.
+ */
+export function compileSequenceRule(
+  rule: LoadedRule,
+  opts: { target: "splunk" } | { target: "sql"; dialect: SqlDialect; table?: string },
+): SequenceQuery {
+  if (rule.sequence === undefined)
+    throw new ExportError(rule.name, opts.target, "search rule", "not a sequence rule");
+  return opts.target === "splunk" ? sequenceToSpl(rule) : sequenceToSql(rule, opts.dialect, opts.table);
 }
 
 /** The flat-table columns a search rule's SQL export reads (create missing ones as NULL). */

@@ -15,6 +15,8 @@
  * - match() is case-sensitive RE2 in both engines (regexp_matches / match), like the SPL engine.
  * Multivalue fields are outside the flat table (one value per column): see docs/export.md.
  */
+
+import type { LoadedRule } from "../rules/loader.js";
 import type { EvalExpr, SearchCompare, SearchExpr, SearchValue } from "../spl/ast.js";
 import { formatNumber } from "../spl/values.js";
 import { failer, referencedFields, type SearchQuery } from "./query.js";
@@ -110,24 +112,14 @@ export interface SqlExport {
   columns: string[];
 }
 
-export function toSql(q: SearchQuery, dialectName: SqlDialect, table = "events"): SqlExport {
-  const d = SQL_DIALECTS[dialectName];
-  const target = `sql (${dialectName})`;
-  const fail = failer(q.rule, target, q.pipeline.text);
+type Fail = (pos: number, construct: string, reason: string) => never;
 
-  /** Derived (eval) fields by name; fields removed by `table` map to NULL. */
-  const env = new Map<string, string>();
-  let visible: Set<string> | undefined;
-  const col = (name: string, pos: number, where: "search" | "eval"): string => {
-    if (visible && !visible.has(name)) return "NULL";
-    const derived = env.get(name);
-    if (derived !== undefined) return derived;
-    if (name === "_time" && where === "eval")
-      fail(pos, "field '_time' in an eval expression", "epoch arithmetic on _time is not exported to SQL");
-    return d.id(name);
-  };
-
-  // ---- search expressions (two-valued: a NULL column never matches)
+/** Search expressions as SQL conditions (two-valued: a NULL column never matches). */
+function searchCompiler(
+  d: Dialect,
+  col: (name: string, pos: number, where: "search" | "eval") => string,
+  fail: Fail,
+): (e: SearchExpr) => string {
   const valueMatch = (c: string, v: SearchValue): string => {
     const shape = shapeOf(v.value);
     if (shape.kind === "any") return `(${d.notNull(c)})`;
@@ -187,6 +179,50 @@ export function toSql(q: SearchQuery, dialectName: SqlDialect, table = "events")
         );
     }
   };
+  return search;
+}
+
+/**
+ * One search expression (e.g. a sequence step) as a SQL condition over the flat table; the columns it
+ * reads are added to `used`.
+ */
+export function searchToSql(
+  rule: LoadedRule,
+  expr: SearchExpr,
+  dialectName: SqlDialect,
+  text: string,
+  used: Set<string>,
+): string {
+  const d = SQL_DIALECTS[dialectName];
+  const fail = failer(rule, `sql (${dialectName})`, text) as Fail;
+  return searchCompiler(
+    d,
+    (name) => {
+      used.add(name);
+      return d.id(name);
+    },
+    fail,
+  )(expr);
+}
+
+export function toSql(q: SearchQuery, dialectName: SqlDialect, table = "events"): SqlExport {
+  const d = SQL_DIALECTS[dialectName];
+  const target = `sql (${dialectName})`;
+  const fail = failer(q.rule, target, q.pipeline.text);
+
+  /** Derived (eval) fields by name; fields removed by `table` map to NULL. */
+  const env = new Map<string, string>();
+  let visible: Set<string> | undefined;
+  const col = (name: string, pos: number, where: "search" | "eval"): string => {
+    if (visible && !visible.has(name)) return "NULL";
+    const derived = env.get(name);
+    if (derived !== undefined) return derived;
+    if (name === "_time" && where === "eval")
+      fail(pos, "field '_time' in an eval expression", "epoch arithmetic on _time is not exported to SQL");
+    return d.id(name);
+  };
+
+  const search = searchCompiler(d, col, fail);
 
   // ---- eval expressions (three-valued, like Splunk's null)
   const literalText = (e: EvalExpr): string | undefined =>

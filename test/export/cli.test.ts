@@ -1,7 +1,7 @@
 /**
  * `dcomhunt export` (src/cli/export.ts): stdout without -o, one file per rule and target with -o,
- * warnings on stderr, and exit code 2 (UsageError) for a bad target, a bad rule selector or SPL the
- * target cannot express.
+ * warnings on stderr, exit code 2 (UsageError) for a bad target or rule selector, exit 1 with one
+ * line per rule a target cannot express (the other rules written).
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -66,7 +66,40 @@ describe("dcomhunt export", () => {
     assert.match(r.stdout, /^DeviceProcessEvents$/m);
     assert.doesNotMatch(r.stdout, /^Event$/m);
   });
-  test("usage errors: no target, unknown target, unknown rule, unsupported SPL", async () => {
+  test("the default --rules all: splunk, sigma, kql, eql and sql (DuckDB) take every bundled rule", async () => {
+    for (const t of ["splunk", "sigma", "kql", "eql"]) {
+      const r = await run(["--target", t]);
+      assert.equal(r.code, 0, `${t}: ${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /skipped/);
+    }
+    // What the Splunk form of a sequence rule does not keep: a comment in the file and a line on stderr.
+    const splunk = await run(["--target", "splunk", "--rules", "dcom"]);
+    assert.match(
+      splunk.stderr,
+      /warning: splunk: rule 'DCOM Lateral Movement - .+': not kept: joins decided over/,
+    );
+    assert.match(splunk.stdout, /^# not kept from the dcomhunt engine: /m);
+    assert.match(splunk.stdout, /^``` not kept: /m);
+    const duck = await run(["--target", "sql", "--dialect", "duckdb"]);
+    assert.equal(duck.code, 0, duck.stderr);
+    assert.equal((duck.stdout.match(/^==> .*\.duckdb\.sql <==$/gm) ?? []).length, 6);
+  });
+  test("exit 1 with one line per rule a target cannot take (rule, construct, file:line:col); the rest is written", async () => {
+    const esql = await run(["--target", "esql"]);
+    assert.equal(esql.code, 1);
+    const lines = esql.stderr.split("\n").filter((l) => l.includes("skipped: "));
+    assert.equal(lines.length, 5);
+    for (const l of lines)
+      assert.match(l, /rules\/dcom\/dcom_[a-z_]+\.yml:\d+:1: --target esql: rule '.+': sequence rule: /);
+    assert.match(esql.stdout, /^FROM logs-windows/m);
+    const sql = await run(["--target", "sql"]);
+    assert.equal(sql.code, 1);
+    assert.equal((sql.stderr.match(/skipped: .*--target sql \(clickhouse\)/g) ?? []).length, 5);
+    assert.equal((sql.stdout.match(/^==> .*\.duckdb\.sql <==$/gm) ?? []).length, 6);
+    const help = await run(["--help"]);
+    assert.match(help.stdout, /0 every selected rule exported, 1 some rules skipped/);
+  });
+  test("usage errors: no target, unknown target, unknown rule; unsupported SPL skips the rule", async () => {
     await assert.rejects(
       run([]),
       (e: unknown) => e instanceof UsageError && /--target is required/.test(e.message),
@@ -87,12 +120,14 @@ describe("dcomhunt export", () => {
           "EventCode=1\n| stats count by Image",
         ),
       );
-      await assert.rejects(
-        run(["--target", "esql", "--rules", file]),
-        (e: unknown) =>
-          e instanceof UsageError &&
-          /stats\.yml:12:5: --target esql: rule 'stats rule': command 'stats'/.test(e.message),
+      // A rule the target cannot express is skipped (one line naming it), the others are written: exit 1.
+      const r = await run(["--target", "esql", "--rules", file, "--rules", seedFile]);
+      assert.equal(r.code, 1);
+      assert.match(
+        r.stderr,
+        /^dcomhunt export: skipped: .*stats\.yml:12:5: --target esql: rule 'stats rule': command 'stats'/m,
       );
+      assert.match(r.stdout, /^FROM /m);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { exportRule, targets } from "../../src/export/index.js";
+import { exportRule, PartialExport, targets } from "../../src/export/index.js";
 import { ExportError } from "../../src/export/types.js";
 import { bundledRules, goldenDir, repoRoot } from "./helpers.js";
 
@@ -23,6 +23,11 @@ function render(
   try {
     return exportRule(rule, target).files;
   } catch (e) {
+    if (e instanceof PartialExport)
+      return [
+        ...e.result.files,
+        { name: `${rule.id}.${target}.error.txt`, content: `${e.error.message.split(repoRoot).join(".")}\n` },
+      ];
     if (!(e instanceof ExportError)) throw e;
     return [{ name: `${rule.id}.${target}.error.txt`, content: `${e.message.split(repoRoot).join(".")}\n` }];
   }

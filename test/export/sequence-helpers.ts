@@ -1,0 +1,162 @@
+/**
+ * Shared by the sequence-export differential tests: the events (emulated estate + corpus), the engine's
+ * rule-level alerts (`scan --rules dcom` without the cross-rule merge) and the exported query's rows, both
+ * reduced to comparable incidents.
+ */
+import { writeFileSync } from "node:fs";
+import { type Alert, runSequenceRules, type SequenceRule } from "../../src/correlate/index.js";
+import { defaultFieldViewOptions, type SplunkEvent, toSplunkEvent } from "../../src/events/fields.js";
+import type { WinEvent } from "../../src/events/model.js";
+import type { LoadedRule } from "../../src/rules/loader.js";
+import { compileSearch, compileSearchExpression, formatTimeIso } from "../../src/spl/index.js";
+
+const view = { ...defaultFieldViewOptions, tz: "UTC" };
+
+/** What the differential compares: the incident, not its rendering. */
+export interface Incident {
+  rule_id: string;
+  variant: string;
+  severity: string;
+  confidence: string;
+  target_host: string;
+  source_ip: string;
+  source_host: string;
+  account: string;
+  loopback: string;
+  evidence: string[];
+}
+
+export function incidentKey(i: Incident): string {
+  return JSON.stringify([
+    i.rule_id,
+    i.variant,
+    i.severity,
+    i.confidence,
+    i.target_host,
+    i.source_ip,
+    i.source_host,
+    i.account,
+    i.loopback,
+    [...i.evidence].sort(),
+  ]);
+}
+
+export function sortedEvents(events: WinEvent[]): SplunkEvent[] {
+  const list = events.map((ev, i) => ({ se: toSplunkEvent(ev, view), i }));
+  list.sort((a, b) => (a.se.time ?? 0) - (b.se.time ?? 0) || a.i - b.i);
+  return list.map((x) => x.se);
+}
+
+export function asSequenceRule(rule: LoadedRule): SequenceRule {
+  return {
+    id: rule.id,
+    name: rule.name,
+    severity: rule.severity,
+    sequence: rule.sequence as unknown as SequenceRule["sequence"],
+  };
+}
+
+/** The engine's alerts of one rule (what `scan --rules dcom` reports before merging across rules). */
+export async function engineIncidents(rule: LoadedRule, events: WinEvent[]): Promise<Incident[]> {
+  const run = await runSequenceRules(
+    [asSequenceRule(rule)],
+    sortedEvents(events),
+    {
+      tz: "UTC",
+      compilePredicate: (text) => compileSearchExpression(text, { fieldView: view, now: 0 }),
+    },
+    { mergeAcrossRules: false },
+  );
+  return run.alerts.map((a: Alert) => ({
+    rule_id: a.ruleId,
+    variant: a.variant,
+    severity: a.severity,
+    confidence: a.confidence,
+    target_host: a.target_host,
+    source_ip: a.source_ip,
+    source_host: a.source_host,
+    account: a.account,
+    loopback: a.loopback ? "true" : "false",
+    evidence: a.evidence.map((e) => `${e._computer}/${e._channel}#${e._record_id}`),
+  }));
+}
+
+/** Rows of an exported query (SPL engine or SQL engine) as incidents. */
+export function rowIncident(row: Record<string, unknown>): Incident {
+  const s = (k: string) => (row[k] === null || row[k] === undefined ? "" : String(row[k]));
+  const ev = row.evidence;
+  return {
+    rule_id: s("rule_id"),
+    variant: s("variant"),
+    severity: s("severity"),
+    confidence: s("confidence"),
+    target_host: s("target_host"),
+    source_ip: s("source_ip"),
+    source_host: s("source_host"),
+    account: s("account"),
+    loopback: s("loopback"),
+    evidence: Array.isArray(ev) ? ev.map(String) : ev === undefined || ev === null ? [] : [String(ev)],
+  };
+}
+
+/** The exported SPL run by dcomhunt's SPL engine (what `dcomhunt search --spl-file` runs). */
+export async function splIncidents(spl: string, events: WinEvent[]): Promise<Incident[]> {
+  const search = compileSearch(spl, { fieldView: view, now: Date.parse("2030-01-01T00:00:00Z") / 1000 });
+  async function* source() {
+    yield* sortedEvents(events);
+  }
+  const out: Incident[] = [];
+  for await (const r of search.run(source())) out.push(rowIncident(Object.fromEntries(r.fields)));
+  return out;
+}
+
+export interface Difference {
+  side: "engine only" | "export only";
+  incident: Incident;
+}
+
+export function differences(engine: Incident[], exported: Incident[]): Difference[] {
+  const count = (list: Incident[]) => {
+    const m = new Map<string, number>();
+    for (const i of list) m.set(incidentKey(i), (m.get(incidentKey(i)) ?? 0) + 1);
+    return m;
+  };
+  const a = count(engine);
+  const b = count(exported);
+  const out: Difference[] = [];
+  for (const i of engine) {
+    const k = incidentKey(i);
+    if ((b.get(k) ?? 0) > 0) b.set(k, (b.get(k) ?? 0) - 1);
+    else out.push({ side: "engine only", incident: i });
+  }
+  for (const i of exported) {
+    const k = incidentKey(i);
+    if ((a.get(k) ?? 0) > 0) a.set(k, (a.get(k) ?? 0) - 1);
+    else out.push({ side: "export only", incident: i });
+  }
+  return out;
+}
+
+/**
+ * The flat events table for the sequence queries: `dcomhunt convert --format ndjson`'s rows reduced to
+ * `columns`; a column name that differs only in case (ProcessID/ProcessId: DuckDB folds identifier
+ * case) takes the first spelling the event has.
+ */
+export function writeFlatTable(events: WinEvent[], columns: string[], file: string): number {
+  const lines: string[] = [];
+  for (const se of sortedEvents(events)) {
+    const row: Record<string, unknown> = {};
+    if (se.time !== undefined) row._time = formatTimeIso(se.time, "UTC");
+    const byLower = new Map<string, string>();
+    for (const k of se.fields.keys()) if (!byLower.has(k.toLowerCase())) byLower.set(k.toLowerCase(), k);
+    for (const c of columns) {
+      if (c === "_time") continue;
+      const exact = se.fields.get(c);
+      const v = exact !== undefined ? exact : se.fields.get(byLower.get(c.toLowerCase()) ?? c);
+      if (v !== undefined) row[c] = Array.isArray(v) ? v[v.length - 1] : v;
+    }
+    lines.push(JSON.stringify(row));
+  }
+  writeFileSync(file, `${lines.join("\n")}\n`);
+  return lines.length;
+}
