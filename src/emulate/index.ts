@@ -23,6 +23,7 @@ import { remoteExcelXll } from "./scenarios/remote-excel-xll.js";
 import { remoteIeIertutil } from "./scenarios/remote-ie-iertutil.js";
 import { remoteLethalHta } from "./scenarios/remote-lethalhta.js";
 import { remoteMmc20 } from "./scenarios/remote-mmc20.js";
+import { remoteMsi } from "./scenarios/remote-msi.js";
 import { remoteOutlook } from "./scenarios/remote-outlook.js";
 import { remoteSecurityOnly } from "./scenarios/remote-security-only.js";
 import { remoteShellBrowserWindow } from "./scenarios/remote-shellbrowserwindow.js";
@@ -53,6 +54,7 @@ export const scenarios: readonly Scenario[] = [
   remoteSecurityOnly,
   remoteBlocked,
   remoteDenied,
+  remoteMsi,
   sourceSide,
   benignAdminWmi,
   benignOfficeMacro,

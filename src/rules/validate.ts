@@ -33,19 +33,28 @@ function expectation(t: RuleTest): string {
   if (t.count !== undefined) parts.push(`${t.count}x`);
   if (t.pattern) parts.push(`pattern ${t.pattern}`);
   if (t.variant) parts.push(`variant ${t.variant}`);
+  if (t.object) parts.push(`object ${t.object}`);
+  if (t.outcome) parts.push(`outcome ${t.outcome}`);
+  if (t.observed_on) parts.push(`observed on ${t.observed_on}`);
   return parts.join(", ");
 }
 
 function summarize(rows: ResultRow[], alerts: Alert[]): string {
   if (rows.length === 0 && alerts.length === 0) return "silent";
   if (alerts.length) {
-    const variants = [...new Set(alerts.map((a) => a.variant))].join("/");
-    return `${alerts.length} alert(s): ${variants}`;
+    const incidents = [...new Set(alerts.map(incidentLabel))].join("; ");
+    return `${alerts.length} alert(s): ${incidents}`;
   }
   const patterns = [
     ...new Set(rows.map((r) => String(r.fields.get("DetectionPattern") ?? "")).filter(Boolean)),
   ].join("/");
   return `${rows.length} row(s)${patterns ? `: ${patterns}` : ""}`;
+}
+
+/** "MMC20 executed (both)": an alert's object, outcome and where it was seen. */
+export function incidentLabel(a: Alert): string {
+  const objects = a.objects && a.objects.length > 1 ? a.objects.join("+") : a.variant;
+  return `${objects}${a.outcome ? ` ${a.outcome}` : ""}${a.observed_on ? ` (${a.observed_on})` : ""}${a.loopback ? " loopback" : ""}`;
 }
 
 /** Resolve a test's `file` against the repository root (the folder holding `rules/`). */
@@ -101,7 +110,15 @@ export async function runRuleTest(
     passed = n > 0;
     if (test.count !== undefined) passed &&= n === test.count;
     if (test.pattern) passed &&= rows.some((r) => r.fields.get("DetectionPattern") === test.pattern);
-    if (test.variant) passed &&= alerts.some((a) => a.variant === test.variant);
+    if (test.variant || test.object || test.outcome || test.observed_on) {
+      passed &&= alerts.some(
+        (a) =>
+          (!test.variant || a.variant === test.variant) &&
+          (!test.object || a.object === test.object) &&
+          (!test.outcome || a.outcome === test.outcome) &&
+          (!test.observed_on || a.observed_on === test.observed_on),
+      );
+    }
   } else {
     passed = n === 0;
   }

@@ -9,6 +9,7 @@ export const remoteExcelMacro: Scenario = {
     "Excel.Application ExecuteExcel4Macro from WKS01 to SRV-APP02: shellcode runs inside EXCEL.EXE /automation -Embedding (no child process); it then connects back to WKS01",
   kind: "attack",
   variant: "Excel-Macro",
+  expect: { object: "Excel-Macro", outcome: "activated", observed_on: "both", incidents: 1 },
   loopback: false,
   hosts: [WKS01, SRV_APP02],
   generate(ctx) {
