@@ -7,7 +7,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Alert } from "../correlate/index.js";
-import { emulate, findScenario } from "../emulate/index.js";
+import { emulate, findScenario, scenarios } from "../emulate/index.js";
 import type { WinEvent } from "../events/model.js";
 import type { ResultRow } from "../spl/index.js";
 import type { LoadedRule } from "./loader.js";
@@ -141,4 +141,62 @@ export async function validateRules(
     for (const test of rule.tests ?? []) outcomes.push(await runRuleTest(rule, test, opts, repoRoot));
   }
   return outcomes;
+}
+
+/** What the rules together report for one emulation scenario, against what the scenario expects. */
+export interface ScenarioIncidentOutcome {
+  scenario: string;
+  kind: "attack" | "benign";
+  passed: boolean;
+  /** "1x MMC20 executed (both)", or "none". */
+  expected: string;
+  got: string;
+}
+
+/**
+ * Every emulation scenario through the given rules together (alerts of several rules merged into
+ * incidents, as `scan` does): an attack scenario must give exactly `expect.incidents` incidents, each with
+ * its object, outcome and observed_on, and not loopback unless the scenario runs locally; a benign one none.
+ * Only meaningful for a rule set that covers the scenarios (the dcom pack); `validate` runs it when the
+ * selection holds every dcom rule.
+ */
+export async function validateScenarioIncidents(
+  rules: LoadedRule[],
+  opts: RunOptions,
+): Promise<ScenarioIncidentOutcome[]> {
+  const out: ScenarioIncidentOutcome[] = [];
+  const sequenceRules = rules.filter((r) => r.sequence !== undefined);
+  for (const s of scenarios) {
+    const events = emulate([s.name]);
+    const alerts: Alert[] = [];
+    await runRules(
+      compileRules(sequenceRules, opts),
+      {
+        streams: [
+          (async function* () {
+            yield* events;
+          })(),
+        ],
+      },
+      opts,
+      { row: () => {}, alert: (_r, a) => void alerts.push(a) },
+    );
+    const want = s.kind === "benign" ? { incidents: 0 } : (s.expect ?? { incidents: 1 });
+    const expected =
+      want.incidents === 0
+        ? "none"
+        : `${want.incidents}x ${want.object ?? "?"} ${want.outcome ?? "?"} (${want.observed_on ?? "?"})${s.loopback ? " loopback" : ""}`;
+    const got = alerts.length === 0 ? "none" : alerts.map(incidentLabel).join("; ");
+    const passed =
+      alerts.length === want.incidents &&
+      alerts.every(
+        (a) =>
+          (!("object" in want) || a.object === want.object) &&
+          (!("outcome" in want) || a.outcome === want.outcome) &&
+          (!("observed_on" in want) || a.observed_on === want.observed_on) &&
+          a.loopback === s.loopback,
+      );
+    out.push({ scenario: s.name, kind: s.kind, passed, expected, got });
+  }
+  return out;
 }
