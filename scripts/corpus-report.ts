@@ -166,6 +166,8 @@ for (const s of scenarios) {
         a.object === (want as { object?: string }).object &&
         a.outcome === (want as { outcome?: string }).outcome &&
         a.observed_on === (want as { observed_on?: string }).observed_on &&
+        (a.objects ?? []).join(",") ===
+          ((want as { objects?: string[] }).objects ?? [(want as { object?: string }).object]).join(",") &&
         a.loopback === s.loopback,
     );
   scenarioLines.push({ name: s.name, expected, got, ok });

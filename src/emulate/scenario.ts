@@ -32,6 +32,8 @@ export interface Scenario {
    */
   expect?: {
     object?: string;
+    /** Every object the incident lists, when the attempt tried several (default: [object]). */
+    objects?: string[];
     outcome?: "executed" | "activated" | "denied" | "blocked" | "unreachable" | "requested";
     observed_on?: "target" | "source" | "both";
     incidents: number;

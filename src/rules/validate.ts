@@ -194,6 +194,7 @@ export async function validateScenarioIncidents(
           (!("object" in want) || a.object === want.object) &&
           (!("outcome" in want) || a.outcome === want.outcome) &&
           (!("observed_on" in want) || a.observed_on === want.observed_on) &&
+          (!("objects" in want) || (a.objects ?? []).join(",") === want.objects?.join(",")) &&
           a.loopback === s.loopback,
       );
     out.push({ scenario: s.name, kind: s.kind, passed, expected, got });

@@ -129,6 +129,7 @@ describe("dcom pack on every emulation scenario", () => {
       assert.equal(alerts.length, s.expect.incidents, `one incident per attempt: ${label}`);
       for (const a of alerts) {
         assert.equal(a.object, s.expect.object, label);
+        assert.deepEqual(a.objects, s.expect.objects ?? [s.expect.object], label);
         assert.equal(a.variant, a.object, "variant = object");
         assert.equal(a.outcome, s.expect.outcome, label);
         assert.equal(a.observed_on, s.expect.observed_on, label);
