@@ -257,6 +257,21 @@ function addressesOf(a: Alert, side: "source" | "target"): Set<string> {
   return out;
 }
 
+/**
+ * Two records of the caller's side of one attempt (its request, its 10028): the same calling host naming
+ * the same target within the window. Source-side records carry no address of their own when the caller
+ * has no Sysmon, so joining them first lets the pair meet the target's records through either one.
+ */
+function sameCaller(a: Alert, b: Alert, windowSeconds: number): boolean {
+  if (a.loopback || b.loopback) return false;
+  const gap = Math.max(a.first_time, b.first_time) - Math.min(a.last_time, b.last_time);
+  if (gap > windowSeconds) return false;
+  const [ha, hb] = [shortHost(a.source_host), shortHost(b.source_host)];
+  const [ta, tb] = [a.target_host.trim().toLowerCase(), b.target_host.trim().toLowerCase()];
+  if (ha === "" || ha !== hb || ta === "" || tb === "") return false;
+  return IPV4.test(ta) || IPV4.test(tb) ? ta === tb : shortHost(ta) === shortHost(tb);
+}
+
 function userOf(account: string): string | undefined {
   const user = account
     .slice(account.lastIndexOf("\\") + 1)
@@ -266,7 +281,8 @@ function userOf(account: string): string | undefined {
 }
 
 /**
- * Are these two alerts the two ends of one attempt? One holds only the caller's records (observed on
+ * Are these two alerts records of one attempt? Two caller-side alerts: see sameCaller. Otherwise one
+ * holds only the caller's records (observed on
  * the source), the other only the target's; neither is loopback; they are within `windowSeconds` of each
  * other; the caller's named target is the target (host name, or an address the target's records show as
  * its own); the target's attributed source is the caller (address, or workstation name; a record that
@@ -280,6 +296,7 @@ export function sameAttempt(a: Alert, b: Alert, windowSeconds: number): boolean 
   let tgt: Alert;
   if (oa === "source" && ob === "target") [src, tgt] = [a, b];
   else if (ob === "source" && oa === "target") [src, tgt] = [b, a];
+  else if (oa === "source" && ob === "source") return sameCaller(a, b, windowSeconds);
   else return false;
   if (src.loopback || tgt.loopback) return false;
   const gap = Math.max(src.first_time, tgt.first_time) - Math.min(src.last_time, tgt.last_time);

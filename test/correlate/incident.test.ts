@@ -209,3 +209,17 @@ describe("one incident per attempt", () => {
     assert.ok(!sameAttempt(tgt, tgt, 120), "two target-side alerts are not two ends");
   });
 });
+
+describe("caller without Sysmon", () => {
+  test("its request and its 10028 are one incident; without an address of its own it cannot meet the target's block", async () => {
+    const events = emulate(["remote-blocked"])
+      .filter((e) => !(e.system.computer?.startsWith("WKS01") && e.system.channel?.includes("Sysmon")))
+      .map((e) => toSplunkEvent(e, defaultFieldViewOptions));
+    const { alerts } = await runSequenceRules(pack, events, splContext);
+    assert.deepEqual(
+      alerts.map((a) => `${a.object} ${a.outcome} (${a.observed_on})`).sort(),
+      // a dropped connection to TCP 135 does not say which object was asked for
+      ["MMC20 unreachable (source)", "unknown blocked (target)"],
+    );
+  });
+});
