@@ -149,7 +149,7 @@ for (const s of scenarios) {
   const expected =
     want.incidents === 0
       ? `none (${s.kind})`
-      : `${want.incidents}x ${want.object} ${want.outcome} (${want.observed_on})${s.loopback ? " loopback" : ""}`;
+      : `${want.incidents}x ${((want as { objects?: string[] }).objects ?? [(want as { object?: string }).object]).join("+")} ${want.outcome} (${want.observed_on})${s.loopback ? " loopback" : ""}`;
   const got =
     alerts.length === 0
       ? "-"

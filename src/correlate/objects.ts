@@ -22,7 +22,7 @@
  * | LethalHTA | htafile | {3050F4D8-98B5-11CF-BB82-00AA00BDCE0B} | - | mshta.exe | |
  * | MSI | WindowsInstaller.Installer | {000C1090-0000-0000-C000-000000000046} | {000C101C-0000-0000-C000-000000000046} (msiserver) | msiexec.exe | IMsiServer / custom actions |
  * | SpeechRuntime | - | - | - | SpeechRuntime.exe | (COM hijack DLL) |
- * | BaaUpdate | - | - | - | BaaUpdate.exe | (COM hijack DLL) |
+ * | BaaUpdate | - | {AB93B6F1-BE76-4185-A488-A9001B105B94} (BDEUILauncher) | - | BaaUpdate.exe | (COM hijack DLL) |
  */
 
 export interface DcomObject {
@@ -124,7 +124,14 @@ export const DCOM_OBJECTS: DcomObject[] = [
     images: ["msiexec.exe"],
   },
   { name: "SpeechRuntime", progIds: [], clsids: [], appIds: [], images: ["speechruntime.exe"] },
-  { name: "BaaUpdate", progIds: [], clsids: [], appIds: [], images: ["baaupdate.exe"] },
+  {
+    // BDEUILauncher (runs as the interactive user) starts BaaUpdate.exe, which loads a hijackable class.
+    name: "BaaUpdate",
+    progIds: [],
+    clsids: ["{AB93B6F1-BE76-4185-A488-A9001B105B94}"],
+    appIds: [],
+    images: ["baaupdate.exe"],
+  },
 ];
 
 /**

@@ -185,7 +185,7 @@ export async function validateScenarioIncidents(
     const expected =
       want.incidents === 0
         ? "none"
-        : `${want.incidents}x ${want.object ?? "?"} ${want.outcome ?? "?"} (${want.observed_on ?? "?"})${s.loopback ? " loopback" : ""}`;
+        : `${want.incidents}x ${("objects" in want && want.objects ? want.objects : [want.object ?? "?"]).join("+")} ${want.outcome ?? "?"} (${want.observed_on ?? "?"})${s.loopback ? " loopback" : ""}`;
     const got = alerts.length === 0 ? "none" : alerts.map(incidentLabel).join("; ");
     const passed =
       alerts.length === want.incidents &&
