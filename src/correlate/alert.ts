@@ -89,11 +89,6 @@ function evidenceToJson({ fields: _fields, side, helper, ...e }: EvidenceItem): 
 export function alertToJson(a: Alert, opts: { explain?: boolean } = {}): Record<string, unknown> {
   const out: Record<string, unknown> = {
     variant: a.variant,
-    object: a.object ?? a.variant,
-    objects: (a.objects ?? [a.object ?? a.variant]).join(","),
-    clsid: (a.clsid ?? []).join(","),
-    outcome: a.outcome ?? "",
-    observed_on: a.observed_on ?? "",
     severity: a.severity,
     confidence: a.confidence,
     target_host: a.target_host,
@@ -103,6 +98,12 @@ export function alertToJson(a: Alert, opts: { explain?: boolean } = {}): Record<
     loopback: a.loopback ? "true" : "false",
     first_time: iso(a.first_time),
     last_time: iso(a.last_time),
+    // The incident model's fields (incident.ts), after the fields older consumers read by position.
+    object: a.object ?? a.variant,
+    objects: (a.objects ?? [a.object ?? a.variant]).join(","),
+    clsid: (a.clsid ?? []).join(","),
+    outcome: a.outcome ?? "",
+    observed_on: a.observed_on ?? "",
     _rule_id: a.ruleId,
     _rule: a.rule,
     evidence: a.evidence.map(evidenceToJson),

@@ -9,7 +9,7 @@ import path from "node:path";
 import { describe, test } from "node:test";
 import type { Alert, EvidenceItem } from "../../src/correlate/alert.js";
 import { describeIncident, sameAttempt, severityFor } from "../../src/correlate/incident.js";
-import { createAlertMerger, runSequenceRules } from "../../src/correlate/index.js";
+import { alertToJson, createAlertMerger, runSequenceRules } from "../../src/correlate/index.js";
 import { OBJECT_NAMES, objectOfGuid, objectsInText } from "../../src/correlate/objects.js";
 import { emulate } from "../../src/emulate/index.js";
 import { defaultFieldViewOptions, toSplunkEvent } from "../../src/events/fields.js";
@@ -138,6 +138,27 @@ describe("describeIncident", () => {
   test("idempotent: describing a described alert changes nothing", async () => {
     for (const name of ["remote-mmc20", "remote-denied-burst", "source-side", "remote-excel-macro"]) {
       for (const a of await scenarioAlerts(name, true)) assert.deepEqual(describeIncident(a), a, name);
+    }
+  });
+
+  test("alert rows without the events' fields (json from another engine) still name object and outcome", async () => {
+    for (const [name, generic] of [
+      ["remote-denied-burst", "Failed-Attempt"],
+      ["source-side", "Source-Side"],
+    ] as const) {
+      const [a] = await scenarioAlerts(name, true);
+      const row = alertToJson(a) as { evidence: (Omit<EvidenceItem, "helper"> & { helper?: string })[] };
+      const fromRow = describeIncident({
+        ...a,
+        variant: generic,
+        outcome: undefined,
+        evidence: row.evidence.map((e) => ({ ...e, helper: e.helper === "true" })),
+      });
+      assert.deepEqual(
+        [fromRow.object, fromRow.objects, fromRow.outcome, fromRow.observed_on],
+        [a.object, a.objects, a.outcome, a.observed_on],
+        name,
+      );
     }
   });
 
