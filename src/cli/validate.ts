@@ -2,7 +2,7 @@
 import path from "node:path";
 import { formatTextTable } from "../report/results.js";
 import { bundledRulesDir, selectRules } from "../rules/loader.js";
-import { validateRules } from "../rules/validate.js";
+import { type ScenarioIncidentOutcome, validateRules, validateScenarioIncidents } from "../rules/validate.js";
 import {
   type Command,
   type CommandSpec,
@@ -48,23 +48,47 @@ export const validateCommand: Command = async (argv) => {
   const rules = selectRules(listOpt(args.values, "rules"), ruleChecks());
   const root = stringOpt(args.values, "root") ?? path.dirname(bundledRulesDir());
   // Emulated events carry fixed dates: time-relative behaviour is anchored on the data, not the clock.
-  const outcomes = await validateRules(rules, { fieldView: fieldViewFromArgs({}, "validate") }, root);
+  const runOpts = { fieldView: fieldViewFromArgs({}, "validate") };
+  const outcomes = await validateRules(rules, runOpts, root);
+  // With the whole dcom pack selected: every emulation scenario gives exactly its expected incidents.
+  const bundled = selectRules(["dcom"], ruleChecks()).map((r) => r.id);
+  const chosen = new Set(rules.map((r) => r.id));
+  const incidents: ScenarioIncidentOutcome[] =
+    bundled.length > 0 && bundled.every((id) => chosen.has(id))
+      ? await validateScenarioIncidents(
+          rules.filter((r) => r.pack === "dcom"),
+          runOpts,
+        )
+      : [];
   const out = openOutput(stringOpt(args.values, "output"));
-  const failed = outcomes.filter((o) => !o.passed && !o.skipped);
+  const failed = [...outcomes.filter((o) => !o.passed && !o.skipped), ...incidents.filter((o) => !o.passed)];
   const skipped = outcomes.filter((o) => o.skipped);
   if (format === "json") {
     out.write(
       `${JSON.stringify(
-        outcomes.map((o) => ({
-          rule_id: o.rule.id,
-          rule: o.rule.name,
-          test: o.test.name,
-          source: o.test.scenario ?? o.test.file,
-          result: o.skipped ? "skip" : o.passed ? "pass" : "fail",
-          expected: o.expected,
-          got: o.got,
-          reason: o.test.reason ?? o.skipped,
-        })),
+        outcomes
+          .map((o) => ({
+            rule_id: o.rule.id,
+            rule: o.rule.name,
+            test: o.test.name,
+            source: o.test.scenario ?? o.test.file,
+            result: o.skipped ? "skip" : o.passed ? "pass" : "fail",
+            expected: o.expected,
+            got: o.got,
+            reason: o.test.reason ?? o.skipped,
+          }))
+          .concat(
+            incidents.map((o) => ({
+              rule_id: "",
+              rule: "dcom pack (incidents)",
+              test: `scenario ${o.scenario}`,
+              source: o.scenario,
+              result: o.passed ? "pass" : "fail",
+              expected: o.expected,
+              got: o.got,
+              reason: undefined,
+            })),
+          ),
         null,
         2,
       )}\n`,
@@ -78,13 +102,28 @@ export const validateCommand: Command = async (argv) => {
       expected: o.expected,
       got: o.skipped ?? o.got,
     }));
+    for (const o of incidents) {
+      rows.push({
+        result: o.passed ? "pass" : "FAIL",
+        rule: "dcom pack (incidents)",
+        test: `one incident per attempt (${o.kind})`,
+        source: o.scenario,
+        expected: o.expected,
+        got: o.got,
+      });
+    }
     out.write(formatTextTable(["result", "rule", "test", "source", "expected", "got"], rows, true));
   }
   await out.close();
   // The last line is the plain "N passed, N failed[, N skipped]" summary CI reads.
-  process.stderr.write(`validate: ${outcomes.length} test(s) of ${rules.length} rule(s)\n`);
+  const total = outcomes.length + incidents.length;
   process.stderr.write(
-    `validate: ${outcomes.length - failed.length - skipped.length} passed, ${failed.length} failed` +
+    `validate: ${outcomes.length} test(s) of ${rules.length} rule(s)` +
+      (incidents.length ? `, ${incidents.length} scenario incident check(s) of the dcom pack` : "") +
+      "\n",
+  );
+  process.stderr.write(
+    `validate: ${total - failed.length - skipped.length} passed, ${failed.length} failed` +
       (skipped.length ? `, ${skipped.length} skipped` : "") +
       "\n",
   );

@@ -14,6 +14,10 @@ export interface EvidenceItem {
   _time: string;
   EventCode: string;
   summary: string;
+  /** Whose logs the event comes from: the host moved to (target) or the caller (source). */
+  side?: "target" | "source";
+  /** A known helper process of the DCOM server (Office AppV surrogate, splwow64, WerFault ...): not a payload. */
+  helper?: boolean;
   /**
    * All fields of the event behind this item (for allowlists keyed on Image, CommandLine ...).
    * Not part of the alert's json output.
@@ -21,10 +25,26 @@ export interface EvidenceItem {
   fields?: Record<string, string | string[]>;
 }
 
+/** How far the attempt got (see incident.ts). */
+export type Outcome = "executed" | "activated" | "denied" | "blocked" | "unreachable" | "requested";
+/** Whose logs hold the evidence. */
+export type ObservedOn = "target" | "source" | "both";
+
 export interface Alert {
   ruleId: string;
   rule: string;
+  /** = object (kept for compatibility). */
   variant: string;
+  /** The DCOM object or technique (objects.ts), `unknown` when the logs do not tell. */
+  object?: string;
+  /** Every object this attempt named (a burst of several objects against one target is one incident). */
+  objects?: string[];
+  /** CLSIDs/AppIDs DCOM logged for the attempt (10016, 10028), and unknown ones named elsewhere. */
+  clsid?: string[];
+  outcome?: Outcome;
+  observed_on?: ObservedOn;
+  /** Severity and confidence follow the outcome table (incident.ts severityFor), not the rule's classify. */
+  severity_by?: "outcome";
   severity: string;
   confidence: string;
   target_host: string;
@@ -57,6 +77,14 @@ export function toEvidence(ev: SplunkEvent, time: number, summary: string): Evid
   };
 }
 
+/** Evidence as written in json: without the event's fields; `side`, `helper` only when known. */
+function evidenceToJson({ fields: _fields, side, helper, ...e }: EvidenceItem): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...e };
+  if (side) out.side = side;
+  if (helper) out.helper = "true";
+  return out;
+}
+
 /** The json/ndjson object of an alert: fixed flat string fields, then `evidence` (and `explain` when asked). */
 export function alertToJson(a: Alert, opts: { explain?: boolean } = {}): Record<string, unknown> {
   const out: Record<string, unknown> = {
@@ -70,9 +98,15 @@ export function alertToJson(a: Alert, opts: { explain?: boolean } = {}): Record<
     loopback: a.loopback ? "true" : "false",
     first_time: iso(a.first_time),
     last_time: iso(a.last_time),
+    // The incident model's fields (incident.ts), after the fields older consumers read by position.
+    object: a.object ?? a.variant,
+    objects: (a.objects ?? [a.object ?? a.variant]).join(","),
+    clsid: (a.clsid ?? []).join(","),
+    outcome: a.outcome ?? "",
+    observed_on: a.observed_on ?? "",
     _rule_id: a.ruleId,
     _rule: a.rule,
-    evidence: a.evidence.map(({ fields: _fields, ...e }) => e),
+    evidence: a.evidence.map(evidenceToJson),
   };
   if (opts.explain) out.explain = [...a.explain];
   return out;
@@ -101,16 +135,21 @@ export function formatAlertsTable(alerts: Alert[], opts: AlertTableOptions = {})
       [
         iso(a.first_time),
         `${a.severity}/${a.confidence}`,
-        a.variant + (a.loopback ? " [loopback]" : ""),
+        (a.objects && a.objects.length > 1 ? a.objects.join("+") : a.variant) +
+          (a.loopback ? " [loopback]" : ""),
+        a.outcome ? `${a.outcome} (seen on ${a.observed_on ?? "?"})` : "",
         `${a.target_host} <- ${source}`,
         a.account || "-",
         a.rule,
-      ].join("  "),
+      ]
+        .filter((x) => x !== "")
+        .join("  "),
     );
     for (const e of a.evidence) {
       const base = e._file.replace(/^.*[\\/]/, "");
       const summary = e.summary.length > width ? `${e.summary.slice(0, width - 3)}...` : e.summary;
-      lines.push(`    ${e._time}  ${base}#${e._record_id}  ${e.EventCode}  ${summary}`);
+      const mark = e.helper ? "helper " : "";
+      lines.push(`    ${e._time}  ${base}#${e._record_id}  ${e.EventCode}  ${mark}${summary}`);
     }
     if (opts.explain) for (const x of a.explain) lines.push(`      why: ${x}`);
   }

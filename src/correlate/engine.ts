@@ -17,7 +17,8 @@
  * - State is bounded: partials expire with time and `max_partials` evicts the oldest beyond a cap.
  */
 import type { SplunkEvent } from "../events/fields.js";
-import { type Alert, type EvidenceItem, toEvidence } from "./alert.js";
+import { type Alert, type EvidenceItem, type Outcome, toEvidence } from "./alert.js";
+import { describeIncident } from "./incident.js";
 import { eventHost, fieldOf, normalizeHost, normalizeKeyValue } from "./keys.js";
 import { connectionOf, isLocalAddress, isLoopback, LocalAddressBook, peerOf } from "./network.js";
 import {
@@ -62,6 +63,8 @@ interface CompiledStep {
   after?: string[];
   maxEvents?: number;
   summary?: string;
+  side: "target" | "source";
+  helper: boolean;
 }
 
 interface MatchedEvent {
@@ -109,6 +112,8 @@ export function compileSequenceRule(rule: SequenceRule, ctx: CorrelationContext)
     after: s.after,
     maxEvents: s.max_events,
     summary: s.summary,
+    side: s.side ?? (spec.perspective === "source" ? "source" : "target"),
+    helper: s.helper === true,
   }));
   const until = (spec.until ?? []).map((u, i) => ({
     match: compile(u.search, `until[${i}]`),
@@ -492,8 +497,15 @@ class Engine implements SequenceEngine {
     let variant: string | undefined;
     let severity: string | undefined;
     let confidence: string | undefined;
+    let outcome: Outcome | undefined;
     for (const c of this.classifiers) {
-      if (variant !== undefined && severity !== undefined && confidence !== undefined) break;
+      if (
+        variant !== undefined &&
+        severity !== undefined &&
+        confidence !== undefined &&
+        outcome !== undefined
+      )
+        break;
       if (!this.conditionHolds(c.entry, c.match, events, stepsMatched, !loopback)) continue;
       const set: string[] = [];
       if (variant === undefined && c.entry.variant !== undefined)
@@ -502,23 +514,35 @@ class Engine implements SequenceEngine {
         set.push(`severity=${(severity = c.entry.severity)}`);
       if (confidence === undefined && c.entry.confidence !== undefined)
         set.push(`confidence=${(confidence = c.entry.confidence)}`);
+      if (outcome === undefined && c.entry.outcome !== undefined)
+        set.push(`outcome=${(outcome = c.entry.outcome)}`);
       if (set.length > 0) explain.push(`classify[${c.index}]: ${set.join(", ")}`);
     }
     variant ??= this.spec.variant ?? "DCOM";
     severity ??= this.rule.severity;
     confidence ??= "medium";
-    if (loopback) {
+    const byOutcome = this.spec.severity_by === "outcome";
+    if (loopback && !byOutcome) {
       const i = SEVERITIES.indexOf(severity as (typeof SEVERITIES)[number]);
       if (i > 0) severity = SEVERITIES[i - 1];
     }
 
-    const stepSummary = new Map(this.steps.map((s) => [s.name, s.summary]));
+    const byName = new Map(this.steps.map((s) => [s.name, s]));
     const evidence: EvidenceItem[] = events.map((e) => {
-      const template = e.steps.map((s) => stepSummary.get(s)).find((s) => s !== undefined);
+      const steps = e.steps.map((s) => byName.get(s)!);
+      const template = steps.map((s) => s.summary).find((s) => s !== undefined);
       const text = (template && renderTemplate(template, e.ev, e.derived)) || defaultSummary(e.ev, e.derived);
-      return toEvidence(e.ev, e.time, `[${e.steps.join("+")}] ${text}`);
+      const helper = steps.every((s) => s.helper);
+      const item = toEvidence(
+        e.ev,
+        e.time,
+        `[${e.steps.join("+")}] ${text}${helper ? " (a helper of the server, not a payload)" : ""}`,
+      );
+      item.side = steps.some((s) => s.side === "target") ? "target" : "source";
+      if (helper) item.helper = true;
+      return item;
     });
-    return {
+    const described = describeIncident({
       ruleId: this.rule.id,
       rule: this.rule.name,
       variant,
@@ -533,7 +557,14 @@ class Engine implements SequenceEngine {
       last_time: events[events.length - 1].time,
       evidence,
       explain,
-    };
+      outcome,
+      severity_by: byOutcome ? "outcome" : undefined,
+    });
+    explain.push(
+      `incident: object ${described.object} (${described.objects?.join(", ")}), outcome ${described.outcome}, observed on ${described.observed_on}` +
+        (byOutcome ? `, severity ${described.severity}/${described.confidence} by outcome` : ""),
+    );
+    return described;
   }
 
   private attributeFrom(c: AttributionCandidate, events: MatchedEvent[]): string | undefined {

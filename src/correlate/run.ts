@@ -15,6 +15,7 @@ import {
   type SequenceEngine,
   type SequenceRule,
 } from "./engine.js";
+import { describeIncident, outcomeRank, sameAttempt } from "./incident.js";
 import { parseDuration } from "./schema.js";
 
 export interface SequenceRun {
@@ -55,14 +56,23 @@ function mergeAlerts(a: Alert, b: Alert, sourceSide: Set<string>): Alert {
   const bFirst = sb[0] !== sa[0] ? sb[0] > sa[0] : sb[1] !== sa[1] ? sb[1] > sa[1] : sb[2] > sa[2];
   const [primary, other] = bFirst ? [b, a] : [a, b];
   const seen = new Set(primary.evidence.map(evidenceId));
+  // Evidence: the union, in one order that does not depend on which alert leads (re-merging the same
+  // alerts in any order gives the same evidence).
   const evidence = [...primary.evidence, ...other.evidence.filter((e) => !seen.has(evidenceId(e)))].sort(
-    (x, y) => (x._time < y._time ? -1 : x._time > y._time ? 1 : 0),
+    (x, y) => {
+      if (x._time !== y._time) return x._time < y._time ? -1 : 1;
+      const [ix, iy] = [evidenceId(x), evidenceId(y)];
+      return ix < iy ? -1 : ix > iy ? 1 : 0;
+    },
   );
   const shared = other.evidence.filter((e) => seen.has(evidenceId(e))).length;
   const higher = (x: string, y: string, rank: Record<string, number>) =>
     (rank[y] ?? 0) > (rank[x] ?? 0) ? y : x;
-  return {
+  const outcome = outcomeRank(other.outcome) > outcomeRank(primary.outcome) ? other.outcome : primary.outcome;
+  return describeIncident({
     ...primary,
+    outcome,
+    severity_by: primary.severity_by === "outcome" || other.severity_by === "outcome" ? "outcome" : undefined,
     severity: higher(primary.severity, other.severity, RANK),
     confidence: higher(primary.confidence, other.confidence, CONFIDENCE),
     target_host: primary.target_host || other.target_host,
@@ -75,10 +85,12 @@ function mergeAlerts(a: Alert, b: Alert, sourceSide: Set<string>): Alert {
     evidence,
     explain: [
       ...primary.explain,
-      `merged with an alert of "${other.rule}" (${other.variant}, ${other.severity}) sharing ${shared} evidence event${shared === 1 ? "" : "s"}:`,
+      shared > 0
+        ? `merged with an alert of "${other.rule}" (${other.variant}, ${other.severity}) sharing ${shared} evidence event${shared === 1 ? "" : "s"}:`
+        : `merged with an alert of "${other.rule}" (${other.variant}, ${other.severity}): the other end of the same attempt (caller ${other.source_ip || primary.source_ip || "?"}, target ${primary.target_host || other.target_host}):`,
       ...other.explain.map((x) => `  ${x}`),
     ],
-  };
+  });
 }
 
 /**
@@ -99,7 +111,10 @@ export function createAlertMerger(
 ): AlertMerger {
   const merge = opts.mergeAcrossRules ?? true;
   const sourceSide = new Set(rules.filter((r) => r.sequence.perspective === "source").map((r) => r.id));
-  const hold = opts.holdSeconds ?? Math.max(0, ...rules.map((r) => parseDuration(r.sequence.maxspan)));
+  const longest = Math.max(0, ...rules.map((r) => parseDuration(r.sequence.maxspan)));
+  // Held twice the longest window: the caller's and the target's alerts of one attempt close at
+  // different times (each when its own window ends) and must meet here.
+  const hold = opts.holdSeconds ?? 2 * longest;
   let held: Alert[] = [];
   let ready: Alert[] = [];
   const byStart = (x: Alert, y: Alert) => x.first_time - y.first_time;
@@ -113,6 +128,13 @@ export function createAlertMerger(
         const ids = new Set(a.evidence.map(evidenceId));
         const overlapping = held.filter((h) => h.evidence.some((e) => ids.has(evidenceId(e))));
         for (const h of overlapping) a = mergeAlerts(h, a, sourceSide);
+        // The two ends of one attempt (the caller's records and the target's) that share no event.
+        for (;;) {
+          const end = held.find((h) => !overlapping.includes(h) && sameAttempt(h, a, longest));
+          if (!end) break;
+          overlapping.push(end);
+          a = mergeAlerts(end, a, sourceSide);
+        }
         held = held.filter((h) => !overlapping.includes(h));
         held.push(a);
       }

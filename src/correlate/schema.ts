@@ -46,6 +46,16 @@ export interface SequenceStep {
   max_events?: number;
   /** Evidence summary template (`{Field}`, `$peer_ip` ...); default: a summary by event kind. */
   summary?: string;
+  /**
+   * Whose logs this step reads: the host moved to (`target`) or the caller (`source`). Default: the
+   * rule's `perspective`. Each evidence item carries it; an incident's `observed_on` is the set of sides.
+   */
+  side?: "target" | "source";
+  /**
+   * Events of this step are known helpers of the DCOM server (Office AppV surrogates, splwow64, WerFault
+   * ...): kept as evidence, marked `helper`, never a payload. (Declarative: no effect on matching.)
+   */
+  helper?: boolean;
 }
 
 export interface UntilSpec {
@@ -72,6 +82,8 @@ export interface ClassifyEntry {
   variant?: string;
   severity?: "low" | "medium" | "high" | "critical";
   confidence?: "low" | "medium" | "high";
+  /** How far the attempt got (first matching entry that defines it, like severity). */
+  outcome?: "executed" | "activated" | "denied" | "blocked" | "unreachable" | "requested";
 }
 
 export interface SequenceSpec {
@@ -111,6 +123,12 @@ export interface SequenceSpec {
    * ends of one connection): the source host's view and the target's in one alert.
    */
   scope?: "host" | "global";
+  /**
+   * classify (default): severity/confidence from `classify` (a loopback alert one level lower).
+   * outcome: from the incident's outcome and observed_on (incident.ts `severityFor`, the README table),
+   * also after alerts of several rules are merged into one incident.
+   */
+  severity_by?: "classify" | "outcome";
 }
 
 const nonEmpty = { type: "string", minLength: 1 } as const;
@@ -159,6 +177,8 @@ export const sequenceSchema = {
           after: stringList,
           max_events: { type: "integer", minimum: 1 },
           summary: nonEmpty,
+          side: { enum: ["target", "source"] },
+          helper: { type: "boolean" },
         },
       },
     },
@@ -194,6 +214,7 @@ export const sequenceSchema = {
           variant: nonEmpty,
           severity: { enum: ["low", "medium", "high", "critical"] },
           confidence: { enum: ["low", "medium", "high"] },
+          outcome: { enum: ["executed", "activated", "denied", "blocked", "unreachable", "requested"] },
         },
       },
     },
@@ -211,6 +232,7 @@ export const sequenceSchema = {
     perspective: { enum: ["target", "source"] },
     remote_steps: stringList,
     scope: { enum: ["host", "global"] },
+    severity_by: { enum: ["classify", "outcome"] },
   },
 } as const;
 

@@ -17,16 +17,19 @@ import { benignMonitoringCom } from "./scenarios/benign-monitoring-com.js";
 import { benignOfficeMacro } from "./scenarios/benign-office-macro.js";
 import { remoteBlocked } from "./scenarios/remote-blocked.js";
 import { remoteDenied } from "./scenarios/remote-denied.js";
+import { remoteDeniedBurst } from "./scenarios/remote-denied-burst.js";
 import { remoteExcelDde } from "./scenarios/remote-excel-dde.js";
 import { remoteExcelMacro } from "./scenarios/remote-excel-macro.js";
 import { remoteExcelXll } from "./scenarios/remote-excel-xll.js";
 import { remoteIeIertutil } from "./scenarios/remote-ie-iertutil.js";
 import { remoteLethalHta } from "./scenarios/remote-lethalhta.js";
 import { remoteMmc20 } from "./scenarios/remote-mmc20.js";
+import { remoteMsi } from "./scenarios/remote-msi.js";
 import { remoteOutlook } from "./scenarios/remote-outlook.js";
 import { remoteSecurityOnly } from "./scenarios/remote-security-only.js";
 import { remoteShellBrowserWindow } from "./scenarios/remote-shellbrowserwindow.js";
 import { remoteShellWindows } from "./scenarios/remote-shellwindows.js";
+import { remoteSpeechRuntime } from "./scenarios/remote-speechruntime.js";
 import { seed1Mmc20 } from "./scenarios/seed-1-mmc20.js";
 import { seed2ShellWindows } from "./scenarios/seed-2-shellwindows.js";
 import { seed3Dcomcnfg } from "./scenarios/seed-3-dcomcnfg.js";
@@ -53,6 +56,9 @@ export const scenarios: readonly Scenario[] = [
   remoteSecurityOnly,
   remoteBlocked,
   remoteDenied,
+  remoteDeniedBurst,
+  remoteMsi,
+  remoteSpeechRuntime,
   sourceSide,
   benignAdminWmi,
   benignOfficeMacro,

@@ -26,6 +26,18 @@ export interface Scenario {
   kind: "attack" | "benign";
   /** For attacks: the variant name a detector should report (MMC20, ShellWindows, Excel-DDE ...). */
   variant?: string;
+  /**
+   * For attacks: what the dcom pack must report, as incidents (one per attempt): the object, how far it
+   * got, whose logs show it, and how many incidents the scenario gives (0: deliberately not reported).
+   */
+  expect?: {
+    object?: string;
+    /** Every object the incident lists, when the attempt tried several (default: [object]). */
+    objects?: string[];
+    outcome?: "executed" | "activated" | "denied" | "blocked" | "unreachable" | "requested";
+    observed_on?: "target" | "source" | "both";
+    incidents: number;
+  };
   /** Runs on one host against 127.0.0.1. */
   loopback: boolean;
   hosts: readonly HostSpec[];

@@ -21,6 +21,10 @@ export interface RuleTest {
   variant?: string;
   /** Exact number of rows/alerts. */
   count?: number;
+  /** An alert must name this object / outcome / observed_on (the incident model, src/correlate/incident.ts). */
+  object?: string;
+  outcome?: "executed" | "activated" | "denied" | "blocked" | "unreachable" | "requested";
+  observed_on?: "target" | "source" | "both";
   reason?: string;
 }
 
@@ -60,6 +64,9 @@ export const ruleTestSchema = {
     pattern: nonEmpty,
     variant: nonEmpty,
     count: { type: "integer", minimum: 0 },
+    object: nonEmpty,
+    outcome: { enum: ["executed", "activated", "denied", "blocked", "unreachable", "requested"] },
+    observed_on: { enum: ["target", "source", "both"] },
     reason: nonEmpty,
   },
   oneOf: [{ required: ["scenario"] }, { required: ["file"] }],

@@ -84,10 +84,55 @@ export function acceptedVariantsFor(label: string): string[] {
   if (/ExecuteExcel4Macro/.test(label)) return ["Excel-Macro"];
   if (/DDE/.test(label)) return ["Excel-DDE"];
   if (/ActivateMicrosoftApp/.test(label)) return ["Excel-ActivateMicrosoftApp"];
-  if (/iertutil|InternetExplorer/i.test(label)) return ["IE-iertutil"];
+  if (/iertutil/i.test(label)) return ["InternetExplorer-iertutil"];
+  if (/InternetExplorer/i.test(label)) return ["InternetExplorer"];
   if (/LethalHTA|mshta/i.test(label)) return ["LethalHTA"];
   if (/MMC20/.test(label)) return ["MMC20"];
   throw new Error(`no variant mapping for ground-truth label: ${label}`);
 }
 
 export type { Alert };
+
+/** One incident the dcom pack must report for a corpus attack file. */
+export interface ExpectedIncident {
+  object: string;
+  outcome: string;
+  observed_on: string;
+  source_ip: string;
+}
+
+/**
+ * Every corpus attack file and exactly the incidents it must give (one per attempt). The hand labels of
+ * ground-truth.json name the variant and the attacker; what the logs show of the outcome and of which
+ * hosts is read off the files (see docs/incidents.md): the two explorer.exe connections of the
+ * ShellBrowserWindow/ShellWindows recording are 2.5 minutes apart (two attempts); the Security-only MMC20
+ * host logged no child of mmc.exe (activated); the two Mordor files hold both hosts' logs.
+ */
+export const CORPUS_INCIDENTS: Record<string, ExpectedIncident[]> = {
+  "attacks/LM_impacket_docmexec_mmc_sysmon_01.evtx": [
+    { object: "MMC20", outcome: "executed", observed_on: "target", source_ip: "10.0.2.19" },
+  ],
+  "attacks/LM_sysmon_3_DCOM_ShellBrowserWindow_ShellWindows.evtx": [
+    { object: "ShellWindows", outcome: "activated", observed_on: "target", source_ip: "10.0.2.17" },
+    { object: "ShellWindows", outcome: "activated", observed_on: "target", source_ip: "10.0.2.17" },
+  ],
+  "attacks/ID4688,4674-DCOMexec process spawned.evtx": [
+    { object: "MMC20", outcome: "activated", observed_on: "target", source_ip: "10.23.123.11" },
+  ],
+  "attacks/empire_dcom_shellwindows_stager_2020-09-18130751.json": [
+    { object: "ShellWindows", outcome: "executed", observed_on: "both", source_ip: "172.18.39.5" },
+  ],
+  "attacks/covenant_dcom_registerxll_2020-09-18145959.json": [
+    { object: "Excel-XLL", outcome: "executed", observed_on: "both", source_ip: "172.18.39.5" },
+  ],
+};
+
+/** The incidents an alert list gives, in the shape of ExpectedIncident (time order). */
+export function incidentsOf(alerts: Alert[]): ExpectedIncident[] {
+  return alerts.map((a) => ({
+    object: a.object ?? a.variant,
+    outcome: a.outcome ?? "",
+    observed_on: a.observed_on ?? "",
+    source_ip: a.source_ip,
+  }));
+}

@@ -309,11 +309,17 @@ describe("sequence engine", () => {
       "_time",
       "EventCode",
       "summary",
+      "side",
     ]);
+    assert.equal(evidence[0].side, "target");
+    // the incident model's fields (src/correlate/incident.ts), added after the fixed ones
+    assert.equal(j.object, "MMC20");
+    assert.equal(j.outcome, "activated");
+    assert.equal(j.observed_on, "target");
     assert.match(evidence[1].summary, /\[inbound\] network mmc\.exe inbound from 172\.18\.39\.5/);
     const table = formatAlertsTable([a], { explain: true });
     const lines = table.trimEnd().split("\n");
-    assert.match(lines[0], /MMC20 {2}WKS6 <- 172\.18\.39\.5/);
+    assert.match(lines[0], /MMC20 {2}activated \(seen on target\) {2}WKS6 <- 172\.18\.39\.5/);
     assert.match(
       lines[1],
       /^ {4}2020-09-13T12:26:40\.000Z {2}#1\d+ {2}1 {2}\[server\] process svchost\.exe -> mmc\.exe/,

@@ -308,14 +308,14 @@ describe("remote variants (WKS01 -> target)", () => {
       ),
     );
   });
-  test("remote-excel-macro: no child process", () => {
+  test("remote-excel-macro: no payload child, only Office's AppV surrogate", () => {
     const { evs } = checkRemote("remote-excel-macro", "excel.exe");
     const excel = dcomLaunched(evs, "excel.exe", SRV_APP02.computer);
-    assert.equal(
-      procCreates(evs, SRV_APP02.computer).filter(
-        (e) => v(e, "ParentProcessGuid") === v(excel, "ProcessGuid"),
-      ).length,
-      0,
+    assert.deepEqual(
+      procCreates(evs, SRV_APP02.computer)
+        .filter((e) => v(e, "ParentProcessGuid") === v(excel, "ProcessGuid"))
+        .map((e) => base(v(e, "Image"))),
+      ["appvdllsurrogate64.exe"],
     );
   });
   test("remote-outlook", () => {

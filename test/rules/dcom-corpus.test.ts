@@ -10,8 +10,10 @@ import { describe, test } from "node:test";
 import {
   type Alert,
   acceptedVariantsFor,
+  CORPUS_INCIDENTS,
   corpusDir,
   filesUnder,
+  incidentsOf,
   scanFiles,
 } from "../correlate/corpus-helpers.js";
 
@@ -60,6 +62,9 @@ describe("dcom pack on the real corpus", () => {
         hits.length > 0,
         `no alert with variant ${accepted.join("/")}: got ${alerts.map((a) => a.variant).join(", ")}`,
       );
+      // exactly the incidents the file holds: one per attempt, with object, outcome, observed_on and source
+      assert.deepEqual(incidentsOf(alerts), CORPUS_INCIDENTS[attack.file], "the file's incidents");
+      for (const a of alerts) assert.equal(a.variant, a.object, "variant = object");
       for (const a of hits) {
         assert.equal(a.loopback, false, "a remote source makes it lateral movement");
         if (attack.attacker_ip) assert.equal(a.source_ip, attack.attacker_ip, "source IP attributed");

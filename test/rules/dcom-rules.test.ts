@@ -28,6 +28,9 @@ interface RuleTestEntry {
   file?: string;
   expect: "fire" | "silent" | "miss";
   variant?: string;
+  object?: string;
+  outcome?: string;
+  observed_on?: string;
   count?: number;
   reason?: string;
 }
@@ -84,14 +87,21 @@ describe("dcom rule tests (the rules' own tests: entries)", () => {
       test(`${rule.name}: ${t.name}`, { skip }, async () => {
         const all = file ? await alertsOfFile(file) : await alertsOfScenario(t.scenario!, [rule]);
         const alerts = all.filter((a) => a.ruleId === rule.id);
-        const label = alerts.map((a) => `${a.variant}${a.loopback ? "(loopback)" : ""}`).join(", ");
+        const label = alerts
+          .map((a) => `${a.variant} ${a.outcome} ${a.observed_on}${a.loopback ? "(loopback)" : ""}`)
+          .join(", ");
         if (t.expect === "fire") {
           assert.ok(alerts.length > 0, "expected an alert");
-          if (t.variant)
-            assert.ok(
-              alerts.some((a) => a.variant === t.variant),
-              `variant ${t.variant}, got ${label}`,
-            );
+          assert.ok(
+            alerts.some(
+              (a) =>
+                (!t.variant || a.variant === t.variant) &&
+                (!t.object || a.object === t.object) &&
+                (!t.outcome || a.outcome === t.outcome) &&
+                (!t.observed_on || a.observed_on === t.observed_on),
+            ),
+            `expected ${JSON.stringify({ variant: t.variant, object: t.object, outcome: t.outcome, observed_on: t.observed_on })}, got ${label}`,
+          );
         } else {
           assert.equal(alerts.length, 0, `expected none, got ${label}`);
         }
@@ -102,54 +112,35 @@ describe("dcom rule tests (the rules' own tests: entries)", () => {
 });
 
 /**
- * What the pack as a whole gives each emulation scenario. Deliberate differences from the scenario's own
- * label, each a decision, not a miss to fix:
- * - seed-3-dcomcnfg: dcomcnfg.exe is the DCOM configuration tool; running it is neither DCOM use nor
- *   lateral movement (the real UACME 36 negative runs it for a UAC bypass), so the pack stays silent.
+ * What the pack as a whole gives each emulation scenario: exactly the incidents the scenario expects
+ * (`expect`: object, outcome, observed_on, count), one per attempt, both hosts' records joined; nothing on
+ * benign scenarios.
  */
-const DIFFERENT: Record<string, string[]> = {
-  "seed-3-dcomcnfg": [],
-};
-
-/**
- * Incidents seen from both hosts give one alert when both hosts' logs are read (joined by the
- * connection's endpoints, merged across rules by shared evidence). Two stay two, because nothing on
- * the target names the connection: remote-denied (System 10016 names only the caller's address) and
- * remote-security-only (4624/4688 without filtering-platform records).
- */
-const TWO_ALERTS = new Set(["remote-denied", "remote-security-only"]);
-
 describe("dcom pack on every emulation scenario", () => {
   for (const s of scenarios) {
     test(`${s.name} (${s.kind})`, async () => {
       const alerts = await alertsOfScenario(s.name, pack);
-      const variants = alerts.map((a) => a.variant);
+      const label = alerts.map((a) => `${a.object} ${a.outcome} (${a.observed_on})`).join(", ");
       if (s.kind === "benign") {
-        assert.deepEqual(variants, []);
+        assert.deepEqual(label, "");
         return;
       }
-      if (s.name in DIFFERENT) {
-        assert.deepEqual([...new Set(variants)].sort(), DIFFERENT[s.name]);
-        return;
-      }
-      const hits = alerts.filter((a) => a.variant === s.variant);
-      assert.ok(hits.length > 0, `variant ${s.variant}: got ${variants.join(", ")}`);
-      assert.equal(
-        alerts.length,
-        TWO_ALERTS.has(s.name) ? 2 : 1,
-        `one alert per incident: ${variants.join(", ")}`,
-      );
-      for (const a of hits) assert.equal(a.loopback, s.loopback, `${a.variant} loopback`);
-      if (s.loopback) {
-        // local runs (how the published tests run): every alert marked loopback, severity lowered below high
-        for (const a of alerts) assert.equal(a.loopback, true, `${a.rule} marked loopback`);
-        for (const a of alerts)
+      assert.ok(s.expect, `${s.name} names what it expects`);
+      assert.equal(alerts.length, s.expect.incidents, `one incident per attempt: ${label}`);
+      for (const a of alerts) {
+        assert.equal(a.object, s.expect.object, label);
+        assert.deepEqual(a.objects, s.expect.objects ?? [s.expect.object], label);
+        assert.equal(a.variant, a.object, "variant = object");
+        assert.equal(a.outcome, s.expect.outcome, label);
+        assert.equal(a.observed_on, s.expect.observed_on, label);
+        assert.equal(a.loopback, s.loopback, `${a.object} loopback`);
+        if (s.loopback) {
+          // local runs (how the published tests run): severity lowered below high
           assert.ok(a.severity === "low" || a.severity === "medium", `${a.rule}: ${a.severity}`);
-      } else {
-        for (const a of hits) assert.equal(a.source_ip, WKS01.ip, "the source host's address");
-        if (s.variant !== "Failed-Attempt")
-          for (const a of hits)
-            assert.ok(a.severity === "high" || a.severity === "critical", `${a.variant}: ${a.severity}`);
+        } else {
+          assert.equal(a.source_ip, WKS01.ip, "the source host's address");
+          if (a.observed_on !== "source") assert.match(a.source_host, /^WKS01/i, "the caller's host name");
+        }
       }
     });
   }
@@ -179,7 +170,8 @@ describe("dcom pack on hand-made records of documented shapes", () => {
     const ev = { time: 1_700_000_000, fields: new Map(Object.entries(fields)), raw: () => "" };
     const { alerts } = await runSequenceRules(pack, [ev], splContext);
     assert.equal(alerts.length, 1);
-    assert.equal(alerts[0].variant, "Failed-Attempt");
+    assert.equal(alerts[0].variant, "MMC20");
+    assert.equal(alerts[0].outcome, "denied");
     assert.equal(alerts[0].loopback, false);
     assert.equal(alerts[0].account, "EXAMPLE\\mallory");
     assert.equal(alerts[0].severity, "medium");
@@ -232,7 +224,7 @@ describe("dcom pack on hand-made records of documented shapes", () => {
     );
     assert.deepEqual(
       bad.alerts.map((a) => [a.variant, a.severity, a.source_ip, a.loopback]),
-      [["SpeechRuntime-COM-Hijack", "critical", "10.9.8.7", false]],
+      [["SpeechRuntime", "critical", "10.9.8.7", false]],
     );
     // loading its own system DLLs is what it always does: only the remote activation remains (high)
     const normal = await runSequenceRules(
@@ -242,7 +234,7 @@ describe("dcom pack on hand-made records of documented shapes", () => {
     );
     assert.deepEqual(
       normal.alerts.map((a) => [a.variant, a.severity]),
-      [["SpeechRuntime-COM-Hijack", "high"]],
+      [["SpeechRuntime", "high"]],
     );
     assert.ok(!normal.alerts[0].evidence.some((e) => e.EventCode === "7"));
   });

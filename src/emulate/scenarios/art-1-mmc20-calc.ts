@@ -9,6 +9,7 @@ export const art1Mmc20Calc: Scenario = {
     'Atomic Red Team T1021.003 #1: [activator]::CreateInstance(GetTypeFromProgID("MMC20.application","localhost")).Document.ActiveView.ExecuteShellCommand(calc.exe); mmc.exe -Embedding starts calc.exe',
   kind: "attack",
   variant: "MMC20",
+  expect: { object: "MMC20", outcome: "executed", observed_on: "both", incidents: 1 },
   loopback: true,
   hosts: [WKS01],
   generate(ctx) {

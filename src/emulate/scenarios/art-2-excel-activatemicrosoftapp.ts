@@ -9,6 +9,7 @@ export const art2ExcelActivateMicrosoftApp: Scenario = {
     "Atomic Red Team T1021.003 #2: calc.exe copied to WindowsApps\\foxprow.exe, Excel.Application activated on localhost, EXCEL.EXE /automation -Embedding starts foxprow.exe via ActivateMicrosoftApp(5)",
   kind: "attack",
   variant: "Excel-ActivateMicrosoftApp",
+  expect: { object: "Excel-ActivateMicrosoftApp", outcome: "executed", observed_on: "both", incidents: 1 },
   loopback: true,
   hosts: [WKS01],
   generate(ctx) {

@@ -8,7 +8,8 @@ export const remoteBlocked: Scenario = {
   description:
     "A blocked attempt: MMC20.Application from WKS01 to SRV-FILE03, whose firewall drops TCP 135 (Security 5157 on the target, three SYN retries); the source logs System 10028 (DCOM unable to communicate)",
   kind: "attack",
-  variant: "Failed-Attempt",
+  variant: "MMC20",
+  expect: { object: "MMC20", outcome: "blocked", observed_on: "both", incidents: 1 },
   loopback: false,
   hosts: [WKS01, SRV_FILE03],
   generate(ctx) {

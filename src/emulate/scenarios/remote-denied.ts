@@ -7,7 +7,8 @@ export const remoteDenied: Scenario = {
   description:
     "A denied attempt: CORP\\bob (not an administrator) activates MMC20.Application on SRV-APP02 from WKS01; 4624 type 3 then System 10016 Remote Launch permission denied naming the CLSID, the user and 10.0.10.21",
   kind: "attack",
-  variant: "Failed-Attempt",
+  variant: "MMC20",
+  expect: { object: "MMC20", outcome: "denied", observed_on: "both", incidents: 1 },
   loopback: false,
   hosts: [WKS01, SRV_APP02],
   generate(ctx) {

@@ -11,6 +11,7 @@ export const remoteExcelDde: Scenario = {
     "Excel.Application from WKS01 to SRV-APP02, DDEInitiate('cmd', '/c ...'): EXCEL.EXE /automation -Embedding under DcomLaunch starts cmd.exe",
   kind: "attack",
   variant: "Excel-DDE",
+  expect: { object: "Excel-DDE", outcome: "executed", observed_on: "both", incidents: 1 },
   loopback: false,
   hosts: [WKS01, SRV_APP02],
   generate(ctx) {

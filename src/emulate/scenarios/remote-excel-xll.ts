@@ -9,6 +9,7 @@ export const remoteExcelXll: Scenario = {
     "Excel.Application RegisterXLL from WKS01 to SRV-APP02: the .xll is copied to C:\\ProgramData over ADMIN$ (5145, Sysmon 11), then EXCEL.EXE /automation -Embedding loads it (Sysmon 7, unsigned); no child process",
   kind: "attack",
   variant: "Excel-XLL",
+  expect: { object: "Excel-XLL", outcome: "executed", observed_on: "both", incidents: 1 },
   loopback: false,
   hosts: [WKS01, SRV_APP02],
   generate(ctx) {

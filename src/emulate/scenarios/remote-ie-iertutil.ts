@@ -7,7 +7,8 @@ export const remoteIeIertutil: Scenario = {
   description:
     "InternetExplorer.Application with the iertutil.dll hijack, WKS01 to SRV-APP02: iertutil.dll written next to iexplore.exe over C$ (Security 5145, Sysmon 11), iexplore.exe -Embedding loads it unsigned (Sysmon 7)",
   kind: "attack",
-  variant: "IE-iertutil",
+  variant: "InternetExplorer-iertutil",
+  expect: { object: "InternetExplorer-iertutil", outcome: "executed", observed_on: "both", incidents: 1 },
   loopback: false,
   hosts: [WKS01, SRV_APP02],
   generate(ctx) {

@@ -8,6 +8,7 @@ export const remoteLethalHta: Scenario = {
     "LethalHTA (htafile CLSID 3050F4D8) from WKS01 to SRV-APP02: mshta.exe -Embedding under DcomLaunch fetches the HTA from the source; its inbound connection is logged just before its process start",
   kind: "attack",
   variant: "LethalHTA",
+  expect: { object: "LethalHTA", outcome: "activated", observed_on: "both", incidents: 1 },
   loopback: false,
   hosts: [WKS01, SRV_APP02],
   generate(ctx) {

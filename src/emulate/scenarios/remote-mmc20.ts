@@ -8,6 +8,7 @@ export const remoteMmc20: Scenario = {
     "MMC20.Application from WKS01 to SRV-APP02 as CORP\\alice.admin: 4624 type 3 on the target, mmc.exe -Embedding under DcomLaunch, inbound TCP to mmc.exe, ExecuteShellCommand runs cmd.exe",
   kind: "attack",
   variant: "MMC20",
+  expect: { object: "MMC20", outcome: "executed", observed_on: "both", incidents: 1 },
   loopback: false,
   hosts: [WKS01, SRV_APP02],
   generate(ctx) {

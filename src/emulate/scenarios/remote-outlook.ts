@@ -8,6 +8,7 @@ export const remoteOutlook: Scenario = {
     "Outlook.Application from WKS01 to SRV-APP02: OUTLOOK.EXE -Embedding under DcomLaunch, CreateObject('Shell.Application').ShellExecute starts cmd.exe under OUTLOOK.EXE",
   kind: "attack",
   variant: "Outlook",
+  expect: { object: "Outlook", outcome: "executed", observed_on: "both", incidents: 1 },
   loopback: false,
   hosts: [WKS01, SRV_APP02],
   generate(ctx) {

@@ -8,6 +8,7 @@ export const remoteSecurityOnly: Scenario = {
     "MMC20.Application from WKS01 to SRV-FILE03, a server with the Security log only (no Sysmon): 4624 type 3 from 10.0.10.21, 4688 mmc.exe -Embedding whose TargetLogonId is that logon, 4674 by mmc.exe, 4688 cmd.exe",
   kind: "attack",
   variant: "MMC20",
+  expect: { object: "MMC20", outcome: "executed", observed_on: "both", incidents: 1 },
   loopback: false,
   hosts: [WKS01, SRV_FILE03],
   generate(ctx) {

@@ -8,6 +8,7 @@ export const remoteShellBrowserWindow: Scenario = {
     "ShellBrowserWindow (CLSID C08AFD90) from WKS01 to SRV-APP02: inbound TCP to explorer.exe, Document.Application.ShellExecute starts cmd.exe under explorer.exe",
   kind: "attack",
   variant: "ShellBrowserWindow",
+  expect: { object: "ShellBrowserWindow", outcome: "executed", observed_on: "both", incidents: 1 },
   loopback: false,
   hosts: [WKS01, SRV_APP02],
   generate(ctx) {

@@ -8,6 +8,7 @@ export const remoteShellWindows: Scenario = {
     "ShellWindows (CLSID 9BA05972) from WKS01 to SRV-APP02: no new server process, inbound TCP to the logged-on user's explorer.exe, which starts cmd.exe as the interactive user",
   kind: "attack",
   variant: "ShellWindows",
+  expect: { object: "ShellWindows", outcome: "executed", observed_on: "both", incidents: 1 },
   loopback: false,
   hosts: [WKS01, SRV_APP02],
   generate(ctx) {

@@ -9,6 +9,7 @@ export const seed1Mmc20: Scenario = {
     "Seed test 1: PowerShell activates MMC20.Application on 127.0.0.1 (Sysmon 3 to :135 and a dynamic port); DcomLaunch starts mmc.exe -Embedding, which runs cmd.exe writing C:\\Windows\\Temp\\dcom_test.txt (Sysmon 11)",
   kind: "attack",
   variant: "MMC20",
+  expect: { object: "MMC20", outcome: "executed", observed_on: "both", incidents: 1 },
   loopback: true,
   hosts: [WKS01],
   generate(ctx) {

@@ -9,6 +9,7 @@ export const seed2ShellWindows: Scenario = {
     "Seed test 2: PowerShell activates ShellWindows by CLSID 9BA05972 on 127.0.0.1 (Sysmon 3 to :135); the running explorer.exe runs cmd.exe through Document.Application.ShellExecute",
   kind: "attack",
   variant: "ShellWindows",
+  expect: { object: "ShellWindows", outcome: "executed", observed_on: "both", incidents: 1 },
   loopback: true,
   hosts: [WKS01],
   generate(ctx) {

@@ -8,6 +8,8 @@ export const seed3Dcomcnfg: Scenario = {
     "Seed test 3: dcomcnfg.exe started from an elevated shell (Sysmon 1 and Security 4688), which starts mmc.exe comexp.msc",
   kind: "attack",
   variant: "DCOM-Config",
+  // dcomcnfg.exe is the DCOM configuration tool, not DCOM use: the dcom pack stays silent (as on the real UACME 36 negative).
+  expect: { incidents: 0 },
   loopback: true,
   hosts: [WKS01],
   generate(ctx) {

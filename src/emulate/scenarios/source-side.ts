@@ -29,7 +29,8 @@ export const sourceSide: Scenario = {
   description:
     "The source side only (WKS01): PowerShell 4104 script blocks defining and calling Invoke-DCOM (GetTypeFromCLSID ShellWindows, Activator CreateInstance), 4103 module logging, Sysmon 3 outbound to SRV-APP02:135 then a dynamic port",
   kind: "attack",
-  variant: "Source-Side",
+  variant: "ShellWindows",
+  expect: { object: "ShellWindows", outcome: "requested", observed_on: "source", incidents: 1 },
   loopback: false,
   hosts: [WKS01],
   generate(ctx) {
