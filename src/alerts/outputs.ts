@@ -47,7 +47,6 @@ export function webhookOutput(opts: WebhookOptions): AlertOutput & { stats: Webh
   const queue: AlertRecord[] = [];
   const stats: WebhookStats = { delivered: 0, failed: 0, retries: 0, dropped: 0, queued: 0 };
   let running: Promise<void> | undefined;
-  let closing = false;
 
   const post = async (a: AlertRecord): Promise<boolean> => {
     for (let i = 0; i < attempts; i++) {
@@ -68,7 +67,6 @@ export function webhookOutput(opts: WebhookOptions): AlertOutput & { stats: Webh
       } catch {
         // network error: retry
       }
-      if (closing) return false;
     }
     return false;
   };
@@ -96,8 +94,8 @@ export function webhookOutput(opts: WebhookOptions): AlertOutput & { stats: Webh
       stats.queued = queue.length;
       running ??= drain();
     },
+    /** Wait until every queued alert was delivered or ran out of attempts. */
     async close() {
-      closing = true;
       await running;
     },
   };

@@ -8,6 +8,8 @@
  *   released in time order once the newest event seen is `reorderWindowSeconds` later (bounded by
  *   `maxBuffered`); alerts of several rules sharing evidence are merged as in a scan.
  * `idle()` closes what is open (as a scan's end of input does) when the stream has been quiet.
+ * The caller decides when windows run and when idle() happens, and journals those points, so a
+ * replay after a crash cuts the stream at the same places and finds the same alerts.
  * Duplicate events (same Computer, Channel, EventRecordID, time) are dropped within a bounded memory.
  */
 import { type Alert, alertToJson, createAlertMerger, parseDuration } from "../correlate/index.js";
@@ -201,10 +203,17 @@ export class LiveDetector {
     }
   }
 
-  /** Run windowed searches whose interval has passed (call about once a second). */
-  async tick(nowMs = Date.now()): Promise<void> {
-    if (nowMs - this.windowStart < this.opts.windowSeconds * 1000) return;
-    this.windowStart = nowMs;
+  /** A windowed search's interval has passed (and it holds events). */
+  windowDue(nowMs = Date.now()): boolean {
+    return (
+      nowMs - this.windowStart >= this.opts.windowSeconds * 1000 &&
+      this.windowed.some((w) => w.events.length > 0)
+    );
+  }
+
+  /** Run the windowed searches over the events of their interval. */
+  async runWindows(): Promise<void> {
+    this.windowStart = Date.now();
     for (const w of this.windowed) {
       const events = w.events.splice(0);
       if (events.length > 0) await this.runSearch(w.c, events);
@@ -217,11 +226,7 @@ export class LiveDetector {
     this.stats.buffered = 0;
     for (const c of this.sequences) this.merger.add(c.engine.flush());
     this.emitAlerts(this.merger.flush());
-    this.windowStart = Date.now();
-    for (const w of this.windowed) {
-      const events = w.events.splice(0);
-      if (events.length > 0) await this.runSearch(w.c, events);
-    }
+    await this.runWindows();
     this.sinceIdle = 0;
   }
 

@@ -7,13 +7,20 @@
  * Segments `journal/NNNNNNNNNNNN.ndjson` (named by their first sequence number) roll over at a size;
  * a segment is deleted once all its events are processed and its newest event is older than the
  * stream time minus the look-back (the longest span any rule can still join over).
- * Line: `{"q":seq,"t":epochSeconds|null,"s":source,"e":event}`.
+ * Line: `{"q":seq,"t":epochSeconds|null,"s":source,"e":event}`. `marks.log` records where the rules
+ * were cut (idle flush, window run) as `flush SEQ` / `window SEQ`, so a replay cuts at the same places.
  */
 import { createReadStream, mkdirSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { AppendLog } from "../alerts/log.js";
 import type { HecEnvelope } from "./payload.js";
+
+/** A point in the stream where the rules were cut (an idle flush, a window run): after event `seq`. */
+export interface JournalMark {
+  kind: "flush" | "window";
+  seq: number;
+}
 
 export interface JournalEntry {
   seq: number;
@@ -33,6 +40,7 @@ export class Journal {
   private segments: Segment[] = [];
   private log: AppendLog | undefined;
   private nextSeq = 0;
+  private marks: AppendLog | undefined;
 
   constructor(
     dataDir: string,
@@ -40,6 +48,28 @@ export class Journal {
   ) {
     this.dir = path.join(dataDir, "journal");
     mkdirSync(this.dir, { recursive: true });
+  }
+
+  /** The marks written so far, by event sequence number (recovery). */
+  async readMarks(): Promise<Map<number, JournalMark["kind"][]>> {
+    const file = path.join(this.dir, "marks.log");
+    this.marks = new AppendLog(file);
+    const out = new Map<number, JournalMark["kind"][]>();
+    const lines = createInterface({ input: createReadStream(file) });
+    for await (const line of lines) {
+      const [kind, seq] = line.split(" ");
+      if ((kind !== "flush" && kind !== "window") || !/^\d+$/.test(seq ?? "")) continue;
+      const list = out.get(Number(seq)) ?? [];
+      list.push(kind);
+      out.set(Number(seq), list);
+    }
+    return out;
+  }
+
+  /** Record durably that the rules were cut after event `seq`. */
+  async mark(m: JournalMark): Promise<void> {
+    this.marks ??= new AppendLog(path.join(this.dir, "marks.log"));
+    await this.marks.append([`${m.kind} ${m.seq}`]);
   }
 
   /** Read every retained entry (recovery); afterwards appends continue the sequence. */
@@ -116,5 +146,6 @@ export class Journal {
 
   async close(): Promise<void> {
     await this.log?.close();
+    await this.marks?.close();
   }
 }

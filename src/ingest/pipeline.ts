@@ -48,8 +48,12 @@ export class LivePipeline {
   private lastActivityMs = Date.now();
   private tail: Promise<void> = Promise.resolve();
   private processedSeq = -1;
+  /** Last journal sequence number handed to the rules (processedSeq: and its alerts durable). */
+  private processedSeqQueued = -1;
   private readonly detector: LiveDetector;
   private failure: Error | undefined;
+  private readonly flushRequests: (() => void)[] = [];
+  private paused = false;
 
   private constructor(
     private readonly opts: PipelineOptions,
@@ -94,18 +98,28 @@ export class LivePipeline {
 
   private async recover(): Promise<void> {
     let n = 0;
+    const marks = await this.journal.readMarks();
+    const cut = async (seq: number) => {
+      for (const kind of marks.get(seq) ?? []) {
+        if (kind === "flush") await this.detector.idle();
+        else await this.detector.runWindows();
+      }
+    };
+    await cut(-1);
     for await (const entry of this.journal.recover()) {
       let ev: WinEvent | undefined;
       try {
         ev = decodePayload(entry.envelope, this.filter, 0);
       } catch {
-        continue;
+        ev = undefined;
       }
       if (ev) await this.detector.push(ev);
       this.processedSeq = entry.seq;
+      await cut(entry.seq);
       n++;
       if (n % 2000 === 0) await this.storeResults(undefined);
     }
+    this.processedSeqQueued = this.processedSeq;
     this.opts.metrics.inc("dcomhunt_events_replayed_total", n);
     await this.storeResults(undefined);
     await this.tail;
@@ -183,29 +197,64 @@ export class LivePipeline {
   private async run(): Promise<void> {
     const tickMs = 250;
     while (!this.stopping || this.queue.length > 0) {
-      const item = this.queue.shift();
+      const item = this.paused && !this.stopping ? undefined : this.queue.shift();
       if (!item) {
         await new Promise<void>((r) => {
           this.wake = r;
           setTimeout(r, tickMs);
         });
         this.wake = undefined;
-        await this.detector.tick();
-        if (this.detector.pending && Date.now() - this.lastActivityMs >= this.opts.idleFlushMs) {
+        await this.runWindowsIfDue();
+        const requested = this.flushRequests.splice(0);
+        if (
+          requested.length > 0 ||
+          (this.detector.pending && Date.now() - this.lastActivityMs >= this.opts.idleFlushMs)
+        ) {
+          // Journal the cut first: a replay after a crash then cuts at the same place.
+          await this.journal.mark({ kind: "flush", seq: this.processedSeqQueued });
           await this.detector.idle();
           await this.storeResults(undefined);
+          for (const r of requested) r();
         } else await this.storeResults(undefined);
         this.journal.prune(this.processedSeq, this.detector.time - this.detector.lookbackSeconds);
         continue;
       }
       this.lastActivityMs = Date.now();
       for (const ev of item.events) if (ev) await this.detector.push(ev);
+      this.processedSeqQueued = Math.max(this.processedSeqQueued, item.lastSeq);
       this.opts.metrics.inc("dcomhunt_events_processed_total", item.events.length);
       this.queuedEvents -= item.events.length;
-      await this.detector.tick();
+      await this.runWindowsIfDue();
       void this.storeResults(item);
       this.journal.prune(this.processedSeq, this.detector.time - this.detector.lookbackSeconds);
     }
+  }
+
+  private async runWindowsIfDue(): Promise<void> {
+    if (!this.detector.windowDue()) return;
+    await this.journal.mark({ kind: "window", seq: this.processedSeqQueued });
+    await this.detector.runWindows();
+  }
+
+  /** Hold processing (events are still taken and journaled until the queue is full); resume() goes on. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.wake?.();
+  }
+
+  /**
+   * Close every open incident now, as the idle timer does after `idleFlushMs` of quiet (and as a scan's
+   * end of input does); resolves once the alerts are stored.
+   */
+  flushNow(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.flushRequests.push(resolve);
+      this.wake?.();
+    });
   }
 
   /** Stop taking events, process what is queued, wait for the store. Open incidents stay in the journal. */

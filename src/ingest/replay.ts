@@ -93,11 +93,17 @@ function request(
 
 /** The HEC envelope of one event, as a Windows shipper sends it (XmlWinEventLog). */
 export function envelopeOf(ev: WinEvent, time: number | undefined): string {
+  // A record without TimeCreated (NXLog, CSV exports) gets the time the field view resolved for it, as
+  // a forwarder renders TimeCreated: the server then orders and correlates it as the scan does.
+  const withTime =
+    ev.system.systemTime === undefined && time !== undefined
+      ? { ...ev, system: { ...ev.system, systemTime: new Date(Math.round(time * 1000)).toISOString() } }
+      : ev;
   const env: Record<string, unknown> = {
     sourcetype: "XmlWinEventLog",
     source: ev.provenance.file,
     host: ev.system.computer,
-    event: renderEventXml(ev),
+    event: renderEventXml(withTime),
   };
   if (time !== undefined) env.time = time.toFixed(3);
   return JSON.stringify(env);
