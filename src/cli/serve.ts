@@ -42,6 +42,7 @@ export const serveSpec: CommandSpec = {
     window: { type: "string" },
     "reorder-window": { type: "string" },
     "allow-query-token": { type: "boolean" },
+    "keep-journal": { type: "boolean" },
     ...fieldViewOptionSpecs,
     quiet: { type: "boolean", short: "q" },
   },
@@ -59,9 +60,12 @@ export const serveSpec: CommandSpec = {
     "max-body": "largest request body in bytes, before and after gunzip (default 16777216)",
     "max-event": "largest single event in bytes (default 1048576)",
     queue: "events accepted but not yet processed before HEC answers 503 code 9 (default 100000)",
-    "idle-flush": "seconds without events after which open correlation incidents are closed (default 5)",
+    "idle-flush":
+      "seconds without events after which open correlation incidents are closed (default 5; 0 never)",
     window: "seconds per run of a search rule that needs many events (stats, dedup...) (default 60)",
     "reorder-window": "seconds of event-time disorder tolerated before correlation (default 10)",
+    "keep-journal":
+      "keep every ingest journal segment (audit; by default segments no rule needs are deleted)",
     "allow-query-token": "also accept the token as ?token= (HEC's allowQueryStringAuth)",
     ...fieldViewOptionHelp,
     quiet: "no start-up message on standard error",
@@ -69,6 +73,7 @@ export const serveSpec: CommandSpec = {
   details:
     "Endpoints: POST /services/collector[/event], /services/collector/raw, /services/collector/ack;\n" +
     "GET /services/collector/health; GET /alerts?since=&rule=&host=&limit= and /metrics (read token).\n" +
+    "SIGUSR2 closes open correlation incidents at once (end of a recording); SIGINT/SIGTERM stop.\n" +
     "See docs/serve.md for codes, acknowledgement and durability.",
 };
 
@@ -124,6 +129,7 @@ export const serveCommand: Command = async (argv) => {
       maxEventBytes: intOpt(v, "max-event", 1 << 20, "serve"),
       maxQueuedEvents: intOpt(v, "queue", 100000, "serve"),
       allowQueryToken: v["allow-query-token"] === true,
+      keepJournal: v["keep-journal"] === true,
       idleFlushSeconds: intOpt(v, "idle-flush", 5, "serve"),
       windowSeconds: intOpt(v, "window", 60, "serve"),
       reorderWindowSeconds: intOpt(v, "reorder-window", 10, "serve"),
@@ -140,11 +146,17 @@ export const serveCommand: Command = async (argv) => {
       `dcomhunt serve: listening on ${running.url} (${rules.length} rules; tokens in ${running.tokensFile}; ${stored} alerts stored)\n`,
     );
   }
+  // SIGUSR2: the recording is over, close open incidents now (as the idle timer does after --idle-flush).
+  const flush = () => {
+    void running.pipeline.flushNow();
+  };
+  process.on("SIGUSR2", flush);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });
+  process.off("SIGUSR2", flush);
   await running.close();
   return EXIT_OK;
 };

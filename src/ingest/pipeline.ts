@@ -21,7 +21,9 @@ export interface PipelineOptions extends DetectorOptions {
   outputs: AlertOutput[];
   /** Most events accepted but not yet processed; beyond it HEC answers 503 code 9. */
   maxQueuedEvents: number;
-  /** Quiet time after which open incidents are closed (ms). */
+  /** Keep every journal segment (audit, tests) instead of dropping the ones no rule needs. */
+  keepJournal?: boolean;
+  /** Quiet time after which open incidents are closed (ms; 0 = only on flushNow()). */
   idleFlushMs: number;
 }
 
@@ -208,7 +210,9 @@ export class LivePipeline {
         const requested = this.flushRequests.splice(0);
         if (
           requested.length > 0 ||
-          (this.detector.pending && Date.now() - this.lastActivityMs >= this.opts.idleFlushMs)
+          (this.opts.idleFlushMs > 0 &&
+            this.detector.pending &&
+            Date.now() - this.lastActivityMs >= this.opts.idleFlushMs)
         ) {
           // Journal the cut first: a replay after a crash then cuts at the same place.
           await this.journal.mark({ kind: "flush", seq: this.processedSeqQueued });
@@ -216,7 +220,7 @@ export class LivePipeline {
           await this.storeResults(undefined);
           for (const r of requested) r();
         } else await this.storeResults(undefined);
-        this.journal.prune(this.processedSeq, this.detector.time - this.detector.lookbackSeconds);
+        this.pruneJournal();
         continue;
       }
       this.lastActivityMs = Date.now();
@@ -226,8 +230,13 @@ export class LivePipeline {
       this.queuedEvents -= item.events.length;
       await this.runWindowsIfDue();
       void this.storeResults(item);
-      this.journal.prune(this.processedSeq, this.detector.time - this.detector.lookbackSeconds);
+      this.pruneJournal();
     }
+  }
+
+  private pruneJournal(): void {
+    if (!this.opts.keepJournal)
+      this.journal.prune(this.processedSeq, this.detector.time - this.detector.lookbackSeconds);
   }
 
   private async runWindowsIfDue(): Promise<void> {

@@ -4,6 +4,8 @@
  * each event sent as XmlWinEventLog (`sourcetype` XmlWinEventLog, `event` the event XML, `source` its
  * file, `host` its Computer), in batches, optionally at the recording's pace (`speed`).
  *
+ * Batches are taken in order (the next is sent once the previous got its 200), so the server sees the
+ * recording's order even across retries; acknowledgements are awaited for several batches at once.
  * Delivery is at least once: a batch is resent after a busy answer (503), a server error or a broken
  * connection, with backoff; with indexer acknowledgement (the token has `ack`) a batch counts as
  * delivered only when /ack says true, and is resent when that takes longer than `ackTimeoutMs`
@@ -26,7 +28,7 @@ export interface ReplayOptions {
   /** 0 = as fast as possible; 1 = the recording's own pace; 10 = ten times faster. */
   speed?: number;
   batchEvents?: number;
-  /** Batches in flight at once. */
+  /** Batches awaiting their acknowledgement at once (batches are sent one after the other, in order). */
   concurrency?: number;
   gzip?: boolean;
   /** Accept a self-signed certificate. */
@@ -208,7 +210,8 @@ export async function replay(inputs: string[], opts: ReplayOptions): Promise<Rep
       }
     });
 
-  const deliver = async (batch: Batch): Promise<void> => {
+  /** Send until taken (calling `taken` at the first 200), then wait for the acknowledgement. */
+  const deliver = async (batch: Batch, taken: () => void): Promise<void> => {
     let backoff = 100;
     for (let attempt = 0; ; attempt++) {
       if (attempt > 0) report.resent++;
@@ -230,6 +233,7 @@ export async function replay(inputs: string[], opts: ReplayOptions): Promise<Rep
         answer = undefined;
       }
       if (answer && answer.status === 200) {
+        taken();
         const parsed = JSON.parse(answer.body) as { ackId?: number };
         if (parsed.ackId === undefined) {
           lastSuccess = Date.now();
@@ -260,15 +264,23 @@ export async function replay(inputs: string[], opts: ReplayOptions): Promise<Rep
     report.batches++;
     while (inFlight.size >= concurrency) await Promise.race(inFlight);
     if (failure) throw failure;
-    const p: Promise<void> = deliver(batch)
+    // Batches are taken in recording order: the next one is sent once this one has a 200 (the server
+    // journals it before answering); only acknowledgements are awaited concurrently.
+    let taken!: () => void;
+    const wasTaken = new Promise<void>((r) => {
+      taken = r;
+    });
+    const p: Promise<void> = deliver(batch, taken)
       .catch((err) => {
         failure ??= err;
+        taken();
       })
       .finally(() => {
         inFlight.delete(p);
         opts.onProgress?.(report);
       });
     inFlight.add(p);
+    await wasTaken;
   };
 
   const stats = opts.stats ?? newInputStats();

@@ -29,6 +29,7 @@ export interface ServeOptions {
   idleFlushSeconds?: number;
   windowSeconds?: number;
   reorderWindowSeconds?: number;
+  keepJournal?: boolean;
 }
 
 export interface RunningServer {
@@ -86,6 +87,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     outputs: opts.outputs,
     maxQueuedEvents: opts.maxQueuedEvents ?? 100000,
     idleFlushMs: (opts.idleFlushSeconds ?? 5) * 1000,
+    keepJournal: opts.keepJournal,
     fieldView: opts.runOptions.fieldView,
     reorderWindowSeconds: opts.reorderWindowSeconds ?? 10,
     windowSeconds: opts.windowSeconds ?? 60,

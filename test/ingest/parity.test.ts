@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { after, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { alertId } from "../../src/alerts/id.js";
 import { alertToJson } from "../../src/correlate/index.js";
 import { emulate, scenarios } from "../../src/emulate/index.js";
@@ -27,7 +27,15 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 
 function inputs(): string[] {
   const estate = path.join(tmp, "estate.evtx");
-  writeFileSync(estate, renderEvtx(emulate(scenarios.map((s) => s.name), { seed: 7 })));
+  writeFileSync(
+    estate,
+    renderEvtx(
+      emulate(
+        scenarios.map((s) => s.name),
+        { seed: 7 },
+      ),
+    ),
+  );
   const files = [estate];
   if (existsSync(corpus)) {
     const attacks = path.join(corpus, "attacks");
