@@ -147,7 +147,7 @@ export class LiveDetector {
       return true;
     }
     this.seen.set(key, true);
-    if (this.seen.size > (this.opts.dedupCapacity ?? 500000)) {
+    if (this.seen.size > (this.opts.dedupCapacity ?? 200000)) {
       const oldest = this.seen.keys().next().value as string;
       this.seen.delete(oldest);
     }

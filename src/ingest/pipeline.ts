@@ -86,6 +86,11 @@ export class LivePipeline {
     );
     m.gauge("dcomhunt_journal_segments", "Journal segments retained", () => journal.segmentCount);
     m.gauge("dcomhunt_alerts_stored", "Alerts in the store", () => store.count);
+    m.gauge(
+      "dcomhunt_alert_latency_p99_seconds",
+      "99th percentile of the latest alert latencies (request received to alert durable)",
+      () => m.latencyQuantile(0.99) ?? 0,
+    );
   }
 
   /** Open the store and journal, replay the journal through the rules, start processing. */
