@@ -103,7 +103,9 @@ test("kill -9 of serve during a replay: no acknowledged event and no alert lost"
   // The events the server must keep: those some rule can use (the others are acknowledged unkept).
   const filter = combinedPushdown(compiled, runOptions);
   const mustKeep = new Set<string>();
+  let events = 0;
   for await (const ev of readInputs([estate])) {
+    events++;
     if (filter && !filter(ev.system, ev.timeTicks)) continue;
     mustKeep.add(`${ev.system.computer}|${ev.system.channel}|${ev.system.eventRecordID}`);
   }
@@ -117,12 +119,24 @@ test("kill -9 of serve during a replay: no acknowledged event and no alert lost"
   let server = await startServe(["--listen", "127.0.0.1:0", ...common]);
   const port = new URL(server.url).port;
 
-  const kills = 2;
+  // Kill points, seeded: after a random number of acknowledged batches in the first and second half of
+  // the replay, plus a random delay, so each SIGKILL lands somewhere in a request/journal/ack cycle.
+  const batchEvents = 50;
+  const batches = Math.ceil(events / batchEvents);
+  const points = [0.15 + 0.3 * random(), 0.55 + 0.3 * random()].map((f) =>
+    Math.max(1, Math.floor(f * batches)),
+  );
+  let delivered = 0;
+  let progressed: (() => void) | undefined;
   let killed = 0;
   let replayDone = false;
   const chaos = (async () => {
-    for (let i = 0; i < kills; i++) {
-      await sleep(300 + random() * 1200);
+    for (const point of points) {
+      while (delivered < point && !replayDone)
+        await new Promise<void>((r) => {
+          progressed = r;
+        });
+      await sleep(random() * 100);
       if (replayDone) break;
       await sigkill(server);
       killed++;
@@ -133,12 +147,17 @@ test("kill -9 of serve during a replay: no acknowledged event and no alert lost"
   const report = await replay([estate], {
     to: server.url,
     token,
-    batchEvents: 100,
+    batchEvents,
     concurrency: 4,
     ackTimeoutMs: 2000,
     giveUpMs: 60000,
+    onProgress: (r) => {
+      delivered = r.delivered;
+      progressed?.();
+    },
   });
   replayDone = true;
+  progressed?.();
   await chaos;
   assert.equal(report.delivered, report.batches, "every batch acknowledged");
 
@@ -172,7 +191,7 @@ test("kill -9 of serve during a replay: no acknowledged event and no alert lost"
   const missing = [...expected].filter((id) => !unique.has(id));
   const extra = [...unique].filter((id) => !expected.has(id));
   console.log(
-    `# seed ${seed}: ${killed} SIGKILLs of serve; ${report.events} events in ${report.batches} batches, ` +
+    `# seed ${seed}: ${killed} SIGKILLs of serve (after batch ${points.join(" and ")} of ${batches}); ${report.events} events in ${report.batches} batches, ` +
       `${report.resent} resent; ${redelivered} events journaled twice (dropped as duplicates); ` +
       `${expected.size} alerts expected, ${unique.size} stored, ${ids.length - unique.size} duplicate lines`,
   );
