@@ -42,6 +42,14 @@ const commands: Record<string, CommandEntry> = {
     summary: "turn EVTX/XML/JSON/CSV logs into NDJSON, CSV or XML",
     load: async () => convertCommand,
   },
+  serve: {
+    summary: "live detection over Splunk HEC (alerts stored durably; --cluster for NATS)",
+    load: async () => (await import("./serve.js")).serveCommand,
+  },
+  replay: {
+    summary: "send a recording to a running serve (or any HEC endpoint)",
+    load: async () => (await import("./replay.js")).replayCommand,
+  },
 };
 
 export function registerCommand(name: string, entry: CommandEntry): void {
