@@ -14,6 +14,10 @@ export interface EvidenceItem {
   _time: string;
   EventCode: string;
   summary: string;
+  /** Byte offset (EVTX, XML) or line (JSON, CSV) of the event in its file; in `details` output only. */
+  _offset?: string;
+  /** The sequence steps this event matched (the --explain step mapping). */
+  steps?: string[];
   /**
    * All fields of the event behind this item (for allowlists keyed on Image, CommandLine ...).
    * Not part of the alert's json output.
@@ -44,21 +48,36 @@ function iso(seconds: number): string {
   return new Date(Math.round(seconds * 1000)).toISOString();
 }
 
-export function toEvidence(ev: SplunkEvent, time: number, summary: string): EvidenceItem {
+export function toEvidence(ev: SplunkEvent, time: number, summary: string, steps?: string[]): EvidenceItem {
   return {
     _file: ev.event?.provenance.file ?? fieldOf(ev, "source") ?? "",
     _record_id: fieldOf(ev, "EventRecordID") ?? fieldOf(ev, "RecordNumber") ?? "",
+    _offset: String(ev.event?.provenance.offset ?? ev.event?.provenance.line ?? ""),
     _channel: fieldOf(ev, "Channel") ?? "",
     _computer: fieldOf(ev, "Computer") ?? fieldOf(ev, "host") ?? "",
     _time: iso(time),
     EventCode: fieldOf(ev, "EventCode") ?? "",
     summary,
+    steps,
     fields: Object.fromEntries(ev.fields),
   };
 }
 
-/** The json/ndjson object of an alert: fixed flat string fields, then `evidence` (and `explain` when asked). */
-export function alertToJson(a: Alert, opts: { explain?: boolean } = {}): Record<string, unknown> {
+export interface AlertJsonOptions {
+  /** Add `explain` (why it fired). */
+  explain?: boolean;
+  /**
+   * Give each evidence item its `steps` and all its event's `fields` (what the HTML report shows:
+   * process trees, the step mapping, every field of every event). Implies `explain`.
+   */
+  details?: boolean;
+}
+
+/**
+ * The json/ndjson object of an alert: fixed flat string fields, then `evidence` (and `explain` when asked).
+ * With `details`, each evidence item also carries `steps` and `fields`.
+ */
+export function alertToJson(a: Alert, opts: AlertJsonOptions = {}): Record<string, unknown> {
   const out: Record<string, unknown> = {
     variant: a.variant,
     severity: a.severity,
@@ -72,9 +91,11 @@ export function alertToJson(a: Alert, opts: { explain?: boolean } = {}): Record<
     last_time: iso(a.last_time),
     _rule_id: a.ruleId,
     _rule: a.rule,
-    evidence: a.evidence.map(({ fields: _fields, ...e }) => e),
+    evidence: a.evidence.map(({ fields, steps, _offset, ...e }) =>
+      opts.details ? { ...e, _offset: _offset ?? "", steps: steps ?? [], fields: fields ?? {} } : e,
+    ),
   };
-  if (opts.explain) out.explain = [...a.explain];
+  if (opts.explain || opts.details) out.explain = [...a.explain];
   return out;
 }
 

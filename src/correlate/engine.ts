@@ -516,7 +516,7 @@ class Engine implements SequenceEngine {
     const evidence: EvidenceItem[] = events.map((e) => {
       const template = e.steps.map((s) => stepSummary.get(s)).find((s) => s !== undefined);
       const text = (template && renderTemplate(template, e.ev, e.derived)) || defaultSummary(e.ev, e.derived);
-      return toEvidence(e.ev, e.time, `[${e.steps.join("+")}] ${text}`);
+      return toEvidence(e.ev, e.time, `[${e.steps.join("+")}] ${text}`, [...e.steps]);
     });
     return {
       ruleId: this.rule.id,
