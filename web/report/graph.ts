@@ -11,6 +11,8 @@ cytoscape.use(dagre);
 
 /** Above this many alerts, parallel alerts share an edge. */
 export const EDGE_PER_ALERT_MAX = 300;
+/** At most this many edges are drawn (those with the most alerts); the layout stays quick. */
+export const EDGES_DRAWN_MAX = 150;
 
 export interface GraphEdge {
   id: string;
@@ -25,6 +27,9 @@ export interface GraphModel {
   nodes: { id: string; label: string; role: "source" | "target" | "both" }[];
   edges: GraphEdge[];
   grouped: boolean;
+  /** Edges (and alerts) left out of the drawing. */
+  hiddenEdges: number;
+  hiddenAlerts: number;
 }
 
 function nodeId(name: string): string {
@@ -88,7 +93,18 @@ export function graphModel(alerts: Alert[]): GraphModel {
     e.alerts.push(a);
   });
   if (grouped) for (const e of edges) e.label = `${e.variant} ×${e.alerts.length}`;
-  return { nodes: [...nodes.values()], edges, grouped };
+  let drawn = edges;
+  if (edges.length > EDGES_DRAWN_MAX)
+    drawn = [...edges].sort((a, b) => b.alerts.length - a.alerts.length).slice(0, EDGES_DRAWN_MAX);
+  const used = new Set(drawn.flatMap((e) => [e.source, e.target]));
+  return {
+    nodes: [...nodes.values()].filter((n) => used.has(n.id)),
+    edges: drawn,
+    grouped,
+    hiddenEdges: edges.length - drawn.length,
+    hiddenAlerts:
+      edges.length === drawn.length ? 0 : alerts.length - drawn.reduce((n, e) => n + e.alerts.length, 0),
+  };
 }
 
 function cssVar(name: string, fallback: string): string {

@@ -31,6 +31,8 @@ declare global {
       rows: number;
       cy?: cytoscape.Core;
       ready: boolean;
+      /** performance.now() when the first view was drawn. */
+      readyMs?: number;
       show(view: string): void;
     };
   }
@@ -160,6 +162,7 @@ class Report {
     };
     this.route();
     window.dcomhuntReport.ready = true;
+    window.dcomhuntReport.readyMs = performance.now();
     document.body.setAttribute("data-ready", "true");
   }
 
@@ -293,9 +296,13 @@ class Report {
         { class: "note" },
         d.alerts.length === 0
           ? "No DCOM alert in this result."
-          : model.grouped
-            ? `${d.alerts.length.toLocaleString("en")} alerts: alerts between the same two hosts with the same variant share one edge (click it for the list). Diamonds are sources, circles targets.`
-            : "Each alert is an edge from its source to its target; click an edge to open the incident. Diamonds are sources, circles targets.",
+          : (model.grouped
+              ? `${d.alerts.length.toLocaleString("en")} alerts: alerts between the same two hosts with the same variant share one edge (click it for the list).`
+              : "Each alert is an edge from its source to its target; click an edge to open the incident.") +
+              " Diamonds are sources, circles targets." +
+              (model.hiddenEdges > 0
+                ? ` Drawn: the ${model.edges.length} busiest edges; ${model.hiddenEdges.toLocaleString("en")} more edges (${model.hiddenAlerts.toLocaleString("en")} alerts) are in the Alerts table.`
+                : ""),
       ),
       container,
       el(
@@ -440,6 +447,7 @@ class Report {
       this.cy = drawGraph(container, model, (e) => this.openEdge(e));
       if (window.dcomhuntReport) window.dcomhuntReport.cy = this.cy;
     }
+    node.setAttribute("data-graph", "drawn");
   }
 
   private openEdge(e: GraphEdge): void {
