@@ -32,8 +32,12 @@ export interface GraphModel {
   hiddenAlerts: number;
 }
 
+const IP = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-f:]*:[0-9a-f:.]*)$/i;
+
+/** One node per host: "SRV-APP02" and "srv-app02.corp.example" are the same machine. */
 function nodeId(name: string): string {
-  return `n:${name.toLowerCase()}`;
+  const n = name.trim().toLowerCase();
+  return `n:${IP.test(n) ? n : n.split(".")[0]}`;
 }
 
 function shortTime(iso: unknown): string {
@@ -61,8 +65,12 @@ export function graphModel(alerts: Alert[]): GraphModel {
     const id = nodeId(host);
     const n = nodes.get(id);
     const ips = ipsOfHost.get(host.toLowerCase());
-    if (!n) nodes.set(id, { id, label: ips ? `${host} (${[...ips].join(", ")})` : host, role });
-    else if (n.role !== role) n.role = "both";
+    const label = ips ? `${host} (${[...ips].join(", ")})` : host;
+    if (!n) nodes.set(id, { id, label, role });
+    else {
+      if (n.role !== role) n.role = "both";
+      if (label.length > n.label.length) n.label = label; // the fullest name seen
+    }
     return id;
   };
   const grouped = alerts.length > EDGE_PER_ALERT_MAX;
@@ -152,12 +160,12 @@ export function drawGraph(
         style: {
           label: "data(label)",
           "curve-style": "bezier",
-          "control-point-step-size": 70,
+          "control-point-step-size": 90,
           "target-arrow-shape": "triangle",
           "line-color": accent,
           "target-arrow-color": accent,
           width: 2,
-          "font-size": 9,
+          "font-size": 8,
           color: fg,
           "text-wrap": "wrap",
           "text-background-color": bg,

@@ -226,11 +226,7 @@ class Report {
   private overview(node: HTMLElement): void {
     const d = this.data;
     const range = timeRange(d);
-    const hosts = new Set<string>();
-    for (const a of d.alerts) {
-      hosts.add(alertTarget(a).toLowerCase());
-      hosts.add(alertSource(a).toLowerCase());
-    }
+    const model = graphModel(d.alerts);
     const counts = d.run?.counts;
     const problems = d.run?.input_problems ?? [];
     const cards = el(
@@ -238,7 +234,7 @@ class Report {
       { class: "cards", id: "overview-cards" },
       this.card("DCOM alerts", d.alerts.length.toLocaleString("en"), "alerts"),
       this.card("search rows", d.rows.length.toLocaleString("en"), "rows"),
-      this.card("hosts and sources", hosts.size.toLocaleString("en"), "hosts"),
+      this.card("hosts in the graph", model.nodes.length.toLocaleString("en"), "hosts"),
       this.card("time range", range ? `${range[0]} → ${range[1]}` : "—", "range"),
       counts
         ? this.card(
@@ -263,7 +259,6 @@ class Report {
       );
 
     // graph
-    const model = graphModel(d.alerts);
     const container = el("div", {
       id: "graph",
       class: "graph",
@@ -353,7 +348,7 @@ class Report {
             "tr",
             {},
             el("td", {}, name),
-            el("td", {}, kind),
+            el("td", { class: "nowrap" }, kind),
             el("td", { class: "num" }, n.toLocaleString("en")),
             el("td", { class: "num" }, s ? s.toLocaleString("en") : ""),
           ),
