@@ -284,7 +284,19 @@ describe("report of the emulated estate (scan to ndjson, then dcomhunt report)",
     const estate = path.join(tmp, "estate.evtx");
     assert.equal(await quietRun(["emulate", "all", "-o", estate]), 0);
     const saved = path.join(tmp, "estate.ndjson");
-    const code = await quietRun(["scan", estate, "--format", "ndjson", "--report-data", "-o", saved]);
+    const allowlist = path.join(root, "examples", "tuning", "allowlist.yml");
+    const code = await quietRun([
+      "scan",
+      estate,
+      "--allowlist",
+      allowlist,
+      "--show-suppressed",
+      "--format",
+      "ndjson",
+      "--report-data",
+      "-o",
+      saved,
+    ]);
     assert.equal(code, 0);
     const elements = readFileSync(saved, "utf8")
       .split("\n")
@@ -309,6 +321,15 @@ describe("report of the emulated estate (scan to ndjson, then dcomhunt report)",
         assert.match(n, /WKS01|SRV-APP02|SRV-FILE03|\d+\.\d+\.\d+\.\d+|unknown source/, n);
       await go(page, "inputs");
       assert.match((await page.locator("#inputs-table tbody").textContent()) ?? "", /[0-9a-f]{64}/);
+      // the allowlist's worked example: three benign seed rows suppressed, each with its entry
+      await go(page, "suppressed");
+      assert.equal(await count(page, "suppressed-table"), 3);
+      const entries = await page.locator("#suppressed-table tbody tr td:first-child").allTextContents();
+      assert.deepEqual(entries.sort(), [
+        "compmgmt-service-restart",
+        "finance-close-export",
+        "reportserver-dcom-tests",
+      ]);
     } finally {
       await page.close();
     }

@@ -53,7 +53,7 @@ export function graphModel(alerts: Alert[]): GraphModel {
   for (const a of alerts) {
     const ip = str(a.source_ip);
     const host = str(a.source_host);
-    if (ip && host) {
+    if (ip && host && !/^(127\.|::1$|0\.0\.0\.0$)/.test(ip)) {
       if (!hostOfIp.has(ip)) hostOfIp.set(ip, host);
       const set = ipsOfHost.get(host.toLowerCase()) ?? new Set<string>();
       set.add(ip);
