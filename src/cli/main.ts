@@ -38,6 +38,10 @@ const commands: Record<string, CommandEntry> = {
     summary: "compile rules for Splunk, Sigma, KQL, EQL, ES|QL or SQL",
     load: async () => (await import("./export.js")).exportCommand,
   },
+  report: {
+    summary: "write the HTML report of a saved json/ndjson result",
+    load: async () => (await import("./report.js")).reportCommand,
+  },
   convert: {
     summary: "turn EVTX/XML/JSON/CSV logs into NDJSON, CSV or XML",
     load: async () => convertCommand,

@@ -3,15 +3,16 @@
  * Wires rules/ (selection, compilation, the one-pass runner), readers/, report/ and the run summary,
  * progress bar and evidence manifest.
  */
-import { createHash } from "node:crypto";
-import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { validateSequenceBlock } from "../correlate/index.js";
 import { defaultFieldViewOptions } from "../events/fields.js";
 import { expandInputs, newInputStats } from "../readers/index.js";
+import { loadReportApp } from "../report/html/page.js";
 import { ProgressBar } from "../report/progress.js";
 import { createResultWriter, type ResultFormat } from "../report/results.js";
+import { buildRunRecord, describeInputs, type InputRecord } from "../report/run-record.js";
 import { formatSummary } from "../report/summary.js";
 import { type LoadedRule, type RuleChecks, type RuleProblem, selectRules } from "../rules/loader.js";
 import { compileRules, type RunOptions, type RunResult, runRules } from "../rules/run.js";
@@ -63,6 +64,7 @@ const sharedOptions = {
   "fail-on-detect": { type: "boolean" },
   full: { type: "boolean" },
   explain: { type: "boolean" },
+  "report-data": { type: "boolean" },
   allowlist: { type: "string" },
   "show-suppressed": { type: "boolean" },
   strict: { type: "boolean" },
@@ -70,7 +72,7 @@ const sharedOptions = {
 } as const;
 
 const sharedHelp: Record<string, string> = {
-  format: "table (default), csv, json or ndjson",
+  format: "table (default), csv, json, ndjson or html (one offline page: graph, incidents, tables)",
   output: "write results to FILE instead of standard output",
   since: "only events at or after this time (ISO 8601, or relative like -24h)",
   until: "only events before this time",
@@ -85,6 +87,8 @@ const sharedHelp: Record<string, string> = {
   "fail-on-detect": "exit code 1 when anything is detected",
   full: "table: show long values whole",
   explain: "show why each correlation alert fired",
+  "report-data":
+    "json/ndjson: add what 'dcomhunt report' shows (evidence fields and steps, a closing run record)",
   allowlist: "YAML allowlist of known-good results to suppress (see docs/tuning.md)",
   "show-suppressed": "list the suppressed results in the summary",
   strict: "stop at the first problem with the input",
@@ -95,7 +99,7 @@ export const scanSpec: CommandSpec = {
   name: "scan",
   summary: "run detection rules (default: all bundled rules) over logs",
   usage:
-    "dcomhunt scan [inputs...] [--rules SEL]... [--format table|csv|json|ndjson] [-o FILE] [--since T] [--until T] [options]",
+    "dcomhunt scan [inputs...] [--rules SEL]... [--format table|csv|json|ndjson|html] [-o FILE] [--since T] [--until T] [options]",
   options: {
     rules: { type: "string", short: "r", multiple: true },
     "sigma-placeholders": { type: "string" },
@@ -185,15 +189,9 @@ function runOptions(values: ParsedArgs["values"], command: string): RunOptions {
   };
 }
 
-async function sha256File(file: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
-}
-
 async function writeManifest(
   file: string,
-  inputs: string[],
+  files: InputRecord[],
   rules: LoadedRule[],
   argv: string[],
   result: RunResult,
@@ -202,18 +200,6 @@ async function writeManifest(
   suppressed: Map<string, number> | undefined,
   allowlistFile: string | undefined,
 ): Promise<void> {
-  const files = [];
-  for (const f of expandInputs(inputs)) {
-    if (f === "-") {
-      files.push({ path: "-", note: "standard input: not hashed" });
-      continue;
-    }
-    try {
-      files.push({ path: path.resolve(f), size: statSync(f).size, sha256: await sha256File(f) });
-    } catch (err) {
-      files.push({ path: path.resolve(f), error: (err as Error).message });
-    }
-  }
   const manifest = {
     tool: { name: "dcomhunt", version: VERSION, node: process.version },
     started: startedAt.toISOString(),
@@ -262,10 +248,12 @@ async function execute(
   const format = choiceOpt(
     values,
     "format",
-    ["table", "csv", "json", "ndjson"] as const,
+    ["table", "csv", "json", "ndjson", "html"] as const,
     "table",
     command,
   ) as ResultFormat;
+  const app = format === "html" ? loadReportApp() : undefined;
+  if (typeof app === "string") throw new UsageError(`${command}: --format html: ${app}`);
   const opts = runOptions(values, command);
   const compiled = compileRules(rules, opts);
   const quiet = values.quiet === true;
@@ -285,10 +273,35 @@ async function execute(
     for (const p of warnings) process.stderr.write(`${p.file}:${p.line}:${p.col}: warning: ${p.message}\n`);
 
   const out = openOutput(stringOpt(values, "output"));
+  // Set once the run is over; the html/json writer asks for the run record in finish().
+  let finished: { result: RunResult } | undefined;
+  let inputRecords: InputRecord[] | undefined;
+  const inputsDescribed = async () => (inputRecords ??= await describeInputs(inputs, stats.recordsByFile));
+  const withRunRecord = format === "html" || values["report-data"] === true;
   const writer = createResultWriter(format, out, rules, {
     tz: opts.fieldView.tz,
     full: values.full === true,
     explain: values.explain === true,
+    details: values["report-data"] === true,
+    app: typeof app === "object" ? app : undefined,
+    runRecord: withRunRecord
+      ? async () =>
+          buildRunRecord({
+            version: VERSION,
+            started: startedAt,
+            command: [command, ...argv],
+            tz: opts.fieldView.tz,
+            rules,
+            inputs: await inputsDescribed(),
+            stats,
+            duplicates: finished?.result.duplicates ?? 0,
+            events: finished?.result.events ?? 0,
+            reported: tuned ? tuned.reported : (finished?.result.rowsPerRule ?? new Map()),
+            suppressedPerRule: tuned?.suppressedPerRule,
+            suppressed: values["show-suppressed"] === true ? tuned?.suppressed : undefined,
+            allowlistFile,
+          })
+      : undefined,
   });
   const tuned = allowlist
     ? suppressingSink(allowlist, writer, {
@@ -303,6 +316,7 @@ async function execute(
   } finally {
     progress?.done();
   }
+  finished = { result };
   await writer.finish();
   await out.close();
 
@@ -313,7 +327,7 @@ async function execute(
   if (manifestFile) {
     await writeManifest(
       manifestFile,
-      inputs,
+      await inputsDescribed(),
       rules,
       argv,
       result,

@@ -18,6 +18,10 @@ export interface EvidenceItem {
   side?: "target" | "source";
   /** A known helper process of the DCOM server (Office AppV surrogate, splwow64, WerFault ...): not a payload. */
   helper?: boolean;
+  /** Byte offset (EVTX, XML) or line (JSON, CSV) of the event in its file; in `details` output only. */
+  _offset?: string;
+  /** The sequence steps this event matched (the --explain step mapping). */
+  steps?: string[];
   /**
    * All fields of the event behind this item (for allowlists keyed on Image, CommandLine ...).
    * Not part of the alert's json output.
@@ -64,29 +68,51 @@ function iso(seconds: number): string {
   return new Date(Math.round(seconds * 1000)).toISOString();
 }
 
-export function toEvidence(ev: SplunkEvent, time: number, summary: string): EvidenceItem {
+export function toEvidence(ev: SplunkEvent, time: number, summary: string, steps?: string[]): EvidenceItem {
   return {
     _file: ev.event?.provenance.file ?? fieldOf(ev, "source") ?? "",
     _record_id: fieldOf(ev, "EventRecordID") ?? fieldOf(ev, "RecordNumber") ?? "",
+    _offset: String(ev.event?.provenance.offset ?? ev.event?.provenance.line ?? ""),
     _channel: fieldOf(ev, "Channel") ?? "",
     _computer: fieldOf(ev, "Computer") ?? fieldOf(ev, "host") ?? "",
     _time: iso(time),
     EventCode: fieldOf(ev, "EventCode") ?? "",
     summary,
+    steps,
     fields: Object.fromEntries(ev.fields),
   };
 }
 
-/** Evidence as written in json: without the event's fields; `side`, `helper` only when known. */
-function evidenceToJson({ fields: _fields, side, helper, ...e }: EvidenceItem): Record<string, unknown> {
+/**
+ * Evidence as written in json: without the event's fields; `side`, `helper` only when known. With
+ * `details` (the HTML report), also `_offset`, the `steps` it matched and all its event's `fields`.
+ */
+function evidenceToJson(
+  { fields, side, helper, steps, _offset, ...e }: EvidenceItem,
+  details: boolean,
+): Record<string, unknown> {
   const out: Record<string, unknown> = { ...e };
   if (side) out.side = side;
   if (helper) out.helper = "true";
+  if (details) Object.assign(out, { _offset: _offset ?? "", steps: steps ?? [], fields: fields ?? {} });
   return out;
 }
 
-/** The json/ndjson object of an alert: fixed flat string fields, then `evidence` (and `explain` when asked). */
-export function alertToJson(a: Alert, opts: { explain?: boolean } = {}): Record<string, unknown> {
+export interface AlertJsonOptions {
+  /** Add `explain` (why it fired). */
+  explain?: boolean;
+  /**
+   * Give each evidence item its `steps` and all its event's `fields` (what the HTML report shows:
+   * process trees, the step mapping, every field of every event). Implies `explain`.
+   */
+  details?: boolean;
+}
+
+/**
+ * The json/ndjson object of an alert: fixed flat string fields, then `evidence` (and `explain` when asked).
+ * With `details`, each evidence item also carries `steps` and `fields`.
+ */
+export function alertToJson(a: Alert, opts: AlertJsonOptions = {}): Record<string, unknown> {
   const out: Record<string, unknown> = {
     variant: a.variant,
     severity: a.severity,
@@ -106,9 +132,9 @@ export function alertToJson(a: Alert, opts: { explain?: boolean } = {}): Record<
     observed_on: a.observed_on ?? "",
     _rule_id: a.ruleId,
     _rule: a.rule,
-    evidence: a.evidence.map(evidenceToJson),
+    evidence: a.evidence.map((e) => evidenceToJson(e, opts.details === true)),
   };
-  if (opts.explain) out.explain = [...a.explain];
+  if (opts.explain || opts.details) out.explain = [...a.explain];
   return out;
 }
 

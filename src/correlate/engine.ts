@@ -537,6 +537,7 @@ class Engine implements SequenceEngine {
         e.ev,
         e.time,
         `[${e.steps.join("+")}] ${text}${helper ? " (a helper of the server, not a payload)" : ""}`,
+        [...e.steps],
       );
       item.side = steps.some((s) => s.side === "target") ? "target" : "source";
       if (helper) item.helper = true;

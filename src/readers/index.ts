@@ -51,10 +51,20 @@ export interface InputStats {
   issues: ReadIssue[];
   /** Every issue, counted by reason. */
   issueCounts: Map<string, number>;
+  /** Records read per input name (a file path as given, or `archive!member`). */
+  recordsByFile: Map<string, number>;
 }
 
 export function newInputStats(): InputStats {
-  return { files: 0, bytes: 0, records: 0, skipped: 0, issues: [], issueCounts: new Map() };
+  return {
+    files: 0,
+    bytes: 0,
+    records: 0,
+    skipped: 0,
+    issues: [],
+    issueCounts: new Map(),
+    recordsByFile: new Map(),
+  };
 }
 
 export type ReadInputsOptions = ReadOptions & {
@@ -221,15 +231,27 @@ export async function* readInputs(inputs: string[], opts: ReadInputsOptions = {}
     disk?: DiskFile,
   ): AsyncGenerator<WinEvent[]> {
     const count = async function* (events: AsyncIterable<WinEvent>) {
-      for await (const ev of events) {
-        stats.records++;
-        yield [ev];
+      let n = 0;
+      try {
+        for await (const ev of events) {
+          stats.records++;
+          n++;
+          yield [ev];
+        }
+      } finally {
+        stats.recordsByFile.set(name, (stats.recordsByFile.get(name) ?? 0) + n);
       }
     };
     const countBatches = async function* (batches: AsyncIterable<WinEvent[]>) {
-      for await (const batch of batches) {
-        stats.records += batch.length;
-        yield batch;
+      let n = 0;
+      try {
+        for await (const batch of batches) {
+          stats.records += batch.length;
+          n += batch.length;
+          yield batch;
+        }
+      } finally {
+        stats.recordsByFile.set(name, (stats.recordsByFile.get(name) ?? 0) + n);
       }
     };
     switch (format) {

@@ -14,8 +14,10 @@ import type { LoadedRule } from "../rules/loader.js";
 import type { RunSink } from "../rules/run.js";
 import { type ResultRow, rowToStrings } from "../spl/index.js";
 import { csvLine } from "./csv.js";
+import { htmlPage, type ReportApp } from "./html/page.js";
+import { RUN_RECORD_KEY, type RunRecord } from "./run-record.js";
 
-export type ResultFormat = "table" | "csv" | "json" | "ndjson";
+export type ResultFormat = "table" | "csv" | "json" | "ndjson" | "html";
 
 export const PROVENANCE_FIELDS = [
   "_rule_id",
@@ -40,6 +42,12 @@ export interface ResultWriterOptions {
   full?: boolean;
   /** table/json: include the explanation of each alert. */
   explain?: boolean;
+  /** json/ndjson: evidence items with their steps and fields (always in html). */
+  details?: boolean;
+  /** json/ndjson/html: called at the end; its record closes the result as `{"_dcomhunt_run": ...}`. */
+  runRecord?: () => Promise<RunRecord>;
+  /** html: the built front-end (src/report/html/page.ts loadReportApp). */
+  app?: ReportApp;
 }
 
 function columnsOf(row: ResultRow, columns: string[] | undefined): string[] {
@@ -146,10 +154,15 @@ export function createResultWriter(
     };
   }
 
-  if (format === "ndjson" || format === "json") {
+  if (format === "ndjson" || format === "json" || format === "html") {
     let first = true;
+    // html: the json elements inside the page (src/report/html/page.ts).
+    const page = format === "html" ? htmlPage(opts.app!) : undefined;
+    if (page) out.write(page.open());
+    const details = opts.details === true || page !== undefined;
     const emit = (obj: Record<string, unknown>) => {
-      if (format === "ndjson") out.write(`${JSON.stringify(obj)}\n`);
+      if (page) out.write(page.element(obj));
+      else if (format === "ndjson") out.write(`${JSON.stringify(obj)}\n`);
       else {
         out.write(`${first ? "[\n" : ",\n"}${JSON.stringify(obj)}`);
         first = false;
@@ -160,10 +173,12 @@ export function createResultWriter(
         emit(flattenRow(rule, row, columns, opts.tz, isTransforming(rule, row)));
       },
       alert(_rule, alert) {
-        emit(alertToJson(alert, { explain: opts.explain }));
+        emit(alertToJson(alert, { explain: opts.explain, details }));
       },
       async finish() {
-        if (format === "json") out.write(first ? "[]\n" : "\n]\n");
+        if (opts.runRecord) emit({ [RUN_RECORD_KEY]: await opts.runRecord() });
+        if (page) out.write(page.close());
+        else if (format === "json") out.write(first ? "[]\n" : "\n]\n");
       },
     };
   }
