@@ -89,12 +89,19 @@ export class ClickHouseEngine implements Engine {
     if (body !== undefined) params.set("query", sql);
     const headers: Record<string, string> = {};
     if (this.auth) headers.Authorization = this.auth;
-    let res: Response;
-    try {
-      res = await fetch(`http://${node}/?${params}`, { method: "POST", body: body ?? sql, headers });
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new EngineError(`clickhouse ${node}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+    let res: Response | undefined;
+    for (let attempt = 0; !res; attempt++) {
+      try {
+        res = await fetch(`http://${node}/?${params}`, { method: "POST", body: body ?? sql, headers });
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+        // A kept-alive socket the server closed in the meantime: send again on a new one (every
+        // statement here is idempotent, and a repeated insert is de-duplicated after the load).
+        if (attempt < 2 && (cause?.code === "UND_ERR_SOCKET" || cause?.code === "ECONNRESET")) continue;
+        throw new EngineError(
+          `clickhouse ${node}: ${cause?.code ?? cause?.message ?? (err as Error).message}`,
+        );
+      }
     }
     const text = await res.text();
     if (!res.ok) throw new EngineError(`clickhouse ${node}: ${text.trim().split("\n")[0].slice(0, 400)}`);
@@ -160,6 +167,8 @@ export class ClickHouseEngine implements Engine {
     const exists = await this.exec(
       this.nodes[0],
       `SELECT count() FROM system.tables WHERE database = ${s(this.db)} AND name = 'dcomhunt_meta' FORMAT TSV`,
+      undefined,
+      { database: "" },
     );
     if (Number(exists.trim()) === 0) return undefined;
     const text = await this.exec(
@@ -189,6 +198,8 @@ export class ClickHouseEngine implements Engine {
     const exists = await this.exec(
       this.nodes[0],
       `SELECT count() FROM system.tables WHERE database = ${s(this.db)} AND name = 'dcomhunt_ledger' FORMAT TSV`,
+      undefined,
+      { database: "" },
     );
     if (Number(exists.trim()) === 0) return out;
     const text = await this.exec(
