@@ -7,7 +7,7 @@
  * first. The memory limit keeps `load` bounded at any input size (DuckDB spills to disk).
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
@@ -78,7 +78,8 @@ export class DuckDbEngine implements Engine {
     }
     const conn = await instance.connect();
     await conn.run(`SET TimeZone = 'UTC'`);
-    await conn.run(`SET memory_limit = '${opts.memoryLimitMb ?? 200}MB'`);
+    await conn.run(`SET threads = 1`);
+    await conn.run(`SET memory_limit = '${opts.memoryLimitMb ?? 100}MB'`);
     await conn.run(`SET temp_directory = '${`${file}.tmp`.replace(/'/g, "''")}'`);
     return new DuckDbEngine(instance, conn, file);
   }
@@ -119,11 +120,29 @@ export class DuckDbEngine implements Engine {
   async insert(rows: LoadRow[]): Promise<void> {
     this.tmp ??= mkdtempSync(path.join(tmpdir(), "dcomhunt-load-"));
     const file = path.join(this.tmp, `batch-${this.batchNo++}.ndjson`);
-    await writeFile(file, `${rows.map(duckdbRowJson).join("\n")}\n`);
+    // Written in pieces of ~1 MB: no batch-sized string or buffer is ever held.
+    const fh = await open(file, "w");
+    try {
+      let piece: string[] = [];
+      let size = 0;
+      for (const r of rows) {
+        const line = duckdbRowJson(r);
+        piece.push(line);
+        size += line.length;
+        if (size >= 1048576) {
+          await fh.write(`${piece.join("\n")}\n`);
+          piece = [];
+          size = 0;
+        }
+      }
+      if (piece.length) await fh.write(`${piece.join("\n")}\n`);
+    } finally {
+      await fh.close();
+    }
     const spec = COLUMNS.map(([n, t]) => `${`'${n.replace(/'/g, "''")}'`}: '${t}'`).join(", ");
     try {
       await this.conn.run(
-        `INSERT INTO events SELECT * FROM read_json('${file.replace(/'/g, "''")}', format = 'newline_delimited', columns = {${spec}}, maximum_object_size = 16777216)`,
+        `INSERT INTO events SELECT * FROM read_json('${file.replace(/'/g, "''")}', format = 'newline_delimited', columns = {${spec}}, maximum_object_size = 4194304)`,
       );
     } catch (err) {
       throw new EngineError(`${this.description}: insert failed: ${(err as Error).message.split("\n")[0]}`);

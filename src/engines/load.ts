@@ -22,7 +22,7 @@ export interface LoadOptions {
   /** Store `_raw` (the event XML) for bare-term searches (default true). */
   raw?: boolean;
   resume?: boolean;
-  /** Rows per batch (default 5000) and a cap on a batch's approximate size in bytes (default 8 MB). */
+  /** Rows per batch (default 2000) and a cap on a batch's approximate size in bytes (default 4 MB). */
   batchRows?: number;
   batchBytes?: number;
   /** Attempts per batch (default 4: the first and 3 retries). */
@@ -91,8 +91,8 @@ export async function loadInto(engine: Engine, inputs: string[], opts: LoadOptio
   await engine.prepareLoad(meta);
   const ledger = opts.resume ? await engine.ledger() : new Map<string, LedgerEntry>();
   const stats = opts.stats ?? newInputStats();
-  const batchRows = opts.batchRows ?? 5000;
-  const batchBytes = opts.batchBytes ?? 8 * 1048576;
+  const batchRows = opts.batchRows ?? 2000;
+  const batchBytes = opts.batchBytes ?? 4 * 1048576;
   const attempts = opts.attempts ?? 4;
   const retryDelay = opts.retryDelayMs ?? 500;
 
