@@ -306,6 +306,7 @@ async function execute(
     : undefined;
   let result: RunResult;
   let engineNote: string | undefined;
+  const notRun = new Set<string>();
   try {
     if (engineTarget) {
       const engine = await openEngine(engineTarget);
@@ -327,6 +328,7 @@ async function execute(
           tuned ?? writer,
         );
         result = r;
+        for (const sk of r.skipped) notRun.add(sk.rule.id);
         engineNote = `engine ${engine.description}: ${r.events} event(s) in range, ${rules.length - r.skipped.length} of ${rules.length} rule(s) run in ${r.seconds.toFixed(2)} s`;
       } finally {
         await engine.close();
@@ -359,6 +361,7 @@ async function execute(
   }
   if (!quiet) {
     const lines = rules.map((r) => {
+      if (notRun.has(r.id)) return `  not run in the engine  ${r.name}`;
       const n = reported.get(r.id) ?? 0;
       const sup = tuned?.suppressedPerRule.get(r.id);
       return `  ${r.sequence ? "alerts" : "rows"}: ${String(n).padStart(6)}  ${r.name}${sup ? ` (${sup} suppressed)` : ""}`;
