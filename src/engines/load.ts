@@ -148,6 +148,7 @@ export async function loadInto(engine: Engine, inputs: string[], opts: LoadOptio
       continue;
     }
     const skip = same ? prev.records : 0;
+    const bytesBefore = stats.bytes;
     const fl: FileLoad = {
       file,
       bytes: Math.max(0, size),
@@ -198,6 +199,7 @@ export async function loadInto(engine: Engine, inputs: string[], opts: LoadOptio
       await flush();
       if (pending) await pending;
       if (file !== "-") await engine.record({ file, size, mtimeMs, records: n, done: true });
+      fl.bytes = stats.bytes - bytesBefore;
     } catch (err) {
       if (!(err instanceof BatchFailed)) throw err;
       fl.status = "failed";
