@@ -3,7 +3,9 @@
  * conventions of cli/common.ts; this file turns the errors they raise into one clear message and an
  * exit code (2 usage/SPL/rule error, 3 unreadable input in strict mode).
  */
+import { EngineError } from "../engines/types.js";
 import { InputError } from "../events/model.js";
+import { ExportError } from "../export/types.js";
 import { RuleError } from "../rules/loader.js";
 import { type Command, EXIT_INPUT, EXIT_OK, EXIT_USAGE, UsageError } from "./common.js";
 import { convertCommand } from "./convert.js";
@@ -41,6 +43,10 @@ const commands: Record<string, CommandEntry> = {
   report: {
     summary: "write the HTML report of a saved json/ndjson result",
     load: async () => (await import("./report.js")).reportCommand,
+  },
+  load: {
+    summary: "load logs into DuckDB or ClickHouse (then scan/search --engine)",
+    load: async () => (await import("./load.js")).loadCommand,
   },
   convert: {
     summary: "turn EVTX/XML/JSON/CSV logs into NDJSON, CSV or XML",
@@ -114,6 +120,14 @@ export async function run(argv: string[]): Promise<number> {
     if (err instanceof InputError) {
       process.stderr.write(`dcomhunt: ${err.message}\n`);
       return EXIT_INPUT;
+    }
+    if (err instanceof EngineError) {
+      process.stderr.write(`dcomhunt: ${err.message}\n`);
+      return EXIT_INPUT;
+    }
+    if (err instanceof ExportError) {
+      process.stderr.write(`dcomhunt: ${err.message}\n`);
+      return EXIT_USAGE;
     }
     if (isPositionedError(err)) {
       process.stderr.write(`${err.message}\n`);

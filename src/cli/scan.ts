@@ -7,6 +7,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { validateSequenceBlock } from "../correlate/index.js";
+import { openEngine, runRulesInEngine } from "../engines/index.js";
 import { defaultFieldViewOptions } from "../events/fields.js";
 import { expandInputs, newInputStats } from "../readers/index.js";
 import { loadReportApp } from "../report/html/page.js";
@@ -40,6 +41,7 @@ import {
   stringOpt,
   UsageError,
 } from "./common.js";
+import { engineOptionHelp, engineOptionSpecs, engineTargetFromArgs } from "./engine-options.js";
 import { fieldViewFromArgs, fieldViewOptionHelp, fieldViewOptionSpecs } from "./field-options.js";
 import { parseTimeOption } from "./time-options.js";
 
@@ -69,6 +71,8 @@ const sharedOptions = {
   "show-suppressed": { type: "boolean" },
   strict: { type: "boolean" },
   quiet: { type: "boolean", short: "q" },
+  engine: { type: "string" },
+  ...engineOptionSpecs,
 } as const;
 
 const sharedHelp: Record<string, string> = {
@@ -93,6 +97,9 @@ const sharedHelp: Record<string, string> = {
   "show-suppressed": "list the suppressed results in the summary",
   strict: "stop at the first problem with the input",
   quiet: "no summary on standard error",
+  engine:
+    "run the rules inside an engine loaded by 'dcomhunt load': duckdb:PATH or clickhouse://HOST:PORT[,HOST:PORT...]/DB (no inputs then)",
+  ...engineOptionHelp,
 };
 
 export const scanSpec: CommandSpec = {
@@ -255,7 +262,14 @@ async function execute(
   const app = format === "html" ? loadReportApp() : undefined;
   if (typeof app === "string") throw new UsageError(`${command}: --format html: ${app}`);
   const opts = runOptions(values, command);
-  const compiled = compileRules(rules, opts);
+  const engineText = stringOpt(values, "engine");
+  const engineTarget =
+    engineText === undefined ? undefined : engineTargetFromArgs(engineText, values, command, "--engine");
+  if (engineTarget && inputs.length > 0)
+    throw new UsageError(
+      `${command}: --engine reads the loaded events: give no input files (load them with 'dcomhunt load')`,
+    );
+  const compiled = engineTarget ? [] : compileRules(rules, opts);
   const quiet = values.quiet === true;
 
   const showProgress =
@@ -311,8 +325,37 @@ async function execute(
       })
     : undefined;
   let result: RunResult;
+  let engineNote: string | undefined;
+  const notRun = new Set<string>();
   try {
-    result = await runRules(compiled, inputs, opts, tuned ?? writer);
+    if (engineTarget) {
+      const engine = await openEngine(engineTarget);
+      try {
+        const toSeconds = (t: bigint | undefined) =>
+          t === undefined ? undefined : Number(t - 116444736000000000n) / 1e7;
+        const r = await runRulesInEngine(
+          engine,
+          rules,
+          {
+            fieldView: opts.fieldView,
+            range: { since: toSeconds(opts.sinceTicks), until: toSeconds(opts.untilTicks) },
+            strictSubset: command === "search",
+            onSkip: quiet
+              ? undefined
+              : (rule, reason) =>
+                  process.stderr.write(`dcomhunt: rule '${rule.name}' not run in the engine: ${reason}\n`),
+          },
+          tuned ?? writer,
+        );
+        result = r;
+        for (const sk of r.skipped) notRun.add(sk.rule.id);
+        engineNote = `engine ${engine.description}: ${r.events} event(s) in range, ${rules.length - r.skipped.length} of ${rules.length} rule(s) run in ${r.seconds.toFixed(2)} s`;
+      } finally {
+        await engine.close();
+      }
+    } else {
+      result = await runRules(compiled, inputs, opts, tuned ?? writer);
+    }
   } finally {
     progress?.done();
   }
@@ -339,30 +382,34 @@ async function execute(
   }
   if (!quiet) {
     const lines = rules.map((r) => {
+      if (notRun.has(r.id)) return `  not run in the engine  ${r.name}`;
       const n = reported.get(r.id) ?? 0;
       const sup = tuned?.suppressedPerRule.get(r.id);
       return `  ${r.sequence ? "alerts" : "rows"}: ${String(n).padStart(6)}  ${r.name}${sup ? ` (${sup} suppressed)` : ""}`;
     });
     if (allowlist) lines.push(...formatAllowlistReport(allowlist.report()));
     if (tuned && values["show-suppressed"] === true) lines.push(...formatSuppressedResults(tuned.suppressed));
-    process.stderr.write(
-      formatSummary({
-        files: result.stats.files,
-        bytes: result.stats.bytes,
-        records: result.stats.records,
-        skipped: result.stats.skipped,
-        duplicates: result.duplicates,
-        issues: result.stats.issues,
-        issueCounts: result.stats.issueCounts,
-        seconds: result.seconds,
-        filtered: result.filtered,
-        lines: [
-          ...(rulesSkipped ? [`rules skipped (cannot run here, warnings above): ${rulesSkipped}`] : []),
-          `results per rule (${result.events} events evaluated):`,
-          ...lines,
-        ],
-      }),
-    );
+    if (engineNote) {
+      process.stderr.write(`dcomhunt: ${engineNote}\nresults per rule:\n${lines.join("\n")}\n`);
+    } else
+      process.stderr.write(
+        formatSummary({
+          files: result.stats.files,
+          bytes: result.stats.bytes,
+          records: result.stats.records,
+          skipped: result.stats.skipped,
+          duplicates: result.duplicates,
+          issues: result.stats.issues,
+          issueCounts: result.stats.issueCounts,
+          seconds: result.seconds,
+          filtered: result.filtered,
+          lines: [
+            ...(rulesSkipped ? [`rules skipped (cannot run here, warnings above): ${rulesSkipped}`] : []),
+            `results per rule (${result.events} events evaluated):`,
+            ...lines,
+          ],
+        }),
+      );
   }
   if (result.stats.issues.some((i) => i.lost !== "none") || result.stats.skipped > 0) return EXIT_INPUT;
   if (values["fail-on-detect"] === true && detections > 0) return EXIT_DETECTIONS;
@@ -393,7 +440,7 @@ export const scanCommand: Command = async (argv) => {
     );
   if (rules.length === 0) throw new UsageError("scan: no rule selected that can run");
   let inputs = args.positionals;
-  if (inputs.length === 0) {
+  if (inputs.length === 0 && args.values.engine === undefined) {
     inputs = demoInputs();
     if (inputs.length === 0) throw new UsageError("scan: no input given and no bundled demo data found");
     if (args.values.quiet !== true)
@@ -423,7 +470,8 @@ export const searchCommand: Command = async (argv) => {
     [spl, ...inputs] = args.positionals;
     file = "spl";
   }
-  if (inputs.length === 0) throw new UsageError("search: no input given (a file, a folder, or - for stdin)");
+  if (inputs.length === 0 && args.values.engine === undefined)
+    throw new UsageError("search: no input given (a file, a folder, or - for stdin)");
   const macrosFile = stringOpt(args.values, "macros");
   parseSpl(spl, { file, macros: macrosFile ? loadMacros(macrosFile) : undefined });
   const rule: LoadedRule = {
