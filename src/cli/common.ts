@@ -2,7 +2,6 @@
  * What every command shares: argument parsing with one clear line and exit code 2 on a usage error,
  * `--help`, `-o FILE` (default stdout), `-` for stdin, NO_COLOR, and the exit codes.
  */
-import { createWriteStream, type WriteStream } from "node:fs";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 
 export const EXIT_OK = 0;
@@ -65,52 +64,7 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedArgs 
   }
 }
 
-/** Where output goes: `-o FILE` or stdout. */
-export interface Output {
-  write(text: string): void;
-  close(): Promise<void>;
-  isTTY: boolean;
-}
-
-export function openOutput(path: string | undefined): Output {
-  if (path === undefined || path === "-") {
-    // A closed pipe (`| head`) is not an error for the user: stop writing and finish quietly.
-    let closed = false;
-    process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "EPIPE") closed = true;
-      else throw err;
-    });
-    return {
-      write: (t) => {
-        if (!closed) process.stdout.write(t);
-      },
-      close: () =>
-        new Promise((resolve) => {
-          if (!closed && process.stdout.writableNeedDrain) {
-            const done = () => resolve();
-            process.stdout.once("drain", done);
-            process.stdout.once("error", done);
-          } else resolve();
-        }),
-      isTTY: Boolean(process.stdout.isTTY),
-    };
-  }
-  const stream: WriteStream = createWriteStream(path);
-  let failure: Error | undefined;
-  stream.on("error", (e) => {
-    failure = e;
-  });
-  return {
-    write: (t) => {
-      stream.write(t);
-    },
-    close: () =>
-      new Promise((resolve, reject) => {
-        stream.end(() => (failure ? reject(failure) : resolve()));
-      }),
-    isTTY: false,
-  };
-}
+export { EXIT_OUTPUT, type Output, OutputError, openOutput } from "../report/output.js";
 
 /** Colour only on a TTY and when NO_COLOR is not set (https://no-color.org). */
 export function useColor(stream: NodeJS.WriteStream = process.stderr): boolean {

@@ -50,7 +50,7 @@ export const convertSpec: CommandSpec = {
   },
   details:
     "Inputs: files, folders (walked recursively), .gz and .zip archives, '-' for standard input.\n" +
-    "Formats are detected from content. Exit codes: 0 done, 2 usage error, 3 some input could not be read.",
+    "Formats are detected from content. Exit codes: 0 done, 2 usage error, 3 some input could not be read,\n4 output could not be written.",
 };
 
 /** Provenance fields appended to every converted event (underscore: Splunk's internal-field convention). */
@@ -80,7 +80,7 @@ export const convertCommand: Command = async (argv) => {
 
   if (format === "xml") {
     out.write('<?xml version="1.0" encoding="utf-8"?>\n<Events>\n');
-    for await (const ev of events) out.write(`${renderEventXml(ev)}\n`);
+    for await (const ev of events) await out.write(`${renderEventXml(ev)}\n`);
     out.write("</Events>\n");
   } else {
     const rowOf = (ev: WinEvent): Record<string, FieldValue> => {
@@ -93,7 +93,7 @@ export const convertCommand: Command = async (argv) => {
       return row;
     };
     if (format === "ndjson") {
-      for await (const ev of events) out.write(`${JSON.stringify(rowOf(ev))}\n`);
+      for await (const ev of events) await out.write(`${JSON.stringify(rowOf(ev))}\n`);
     } else {
       // CSV needs its header first: spool rows to a temporary NDJSON file while collecting columns
       // (memory stays bounded), then write header and rows.
@@ -116,7 +116,7 @@ export const convertCommand: Command = async (argv) => {
         const rl = createInterface({ input: createReadStream(spool), crlfDelay: Number.POSITIVE_INFINITY });
         for await (const line of rl) {
           const row = JSON.parse(line) as Record<string, FieldValue>;
-          out.write(csvLine(header.map((c) => row[c])));
+          await out.write(csvLine(header.map((c) => row[c])));
         }
       } finally {
         rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,6 @@
  * and target is written into DIR. What a target leaves out is warned about on stderr; SPL a target
  * cannot express is an error naming the construct and the rule (exit 2).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import {
   ExportError,
@@ -14,6 +13,7 @@ import {
   type SqlDialect,
   targets,
 } from "../export/index.js";
+import { makeFolder, openOutput, writeWholeFile } from "../report/output.js";
 import { selectRules } from "../rules/loader.js";
 import {
   type Command,
@@ -46,7 +46,7 @@ export const exportSpec: CommandSpec = {
     flavor: "kql: sentinel and/or defender (default both for search rules)",
     table: "sql: name of the flat events table (default events)",
   },
-  details: `Targets:\n${targets.map((t) => `  ${t.name.padEnd(7)} ${t.description}`).join("\n")}\n\nExit codes: 0 done, 2 usage error or a rule a target cannot express.`,
+  details: `Targets:\n${targets.map((t) => `  ${t.name.padEnd(7)} ${t.description}`).join("\n")}\n\nExit codes: 0 done, 2 usage error or a rule a target cannot express, 4 output could not be written.`,
 };
 
 export const exportCommand: Command = async (argv) => {
@@ -89,16 +89,18 @@ export const exportCommand: Command = async (argv) => {
     }
   }
   if (dir !== undefined) {
-    mkdirSync(dir, { recursive: true });
-    for (const f of outputs) writeFileSync(path.join(dir, f.name), f.content);
+    makeFolder(dir);
+    for (const f of outputs) await writeWholeFile(path.join(dir, f.name), f.content);
     process.stderr.write(
       `dcomhunt export: wrote ${outputs.length} file(s) for ${rules.length} rule(s) to ${dir}\n`,
     );
   } else {
+    const out = openOutput(undefined);
     for (const f of outputs)
-      process.stdout.write(
+      await out.write(
         `${outputs.length > 1 ? `==> ${f.name} <==\n` : ""}${f.content}${outputs.length > 1 ? "\n" : ""}`,
       );
+    await out.close();
   }
   return EXIT_OK;
 };

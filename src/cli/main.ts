@@ -1,9 +1,10 @@
 /**
  * The `dcomhunt` command line: dispatches to one module per command. Every command follows the
  * conventions of cli/common.ts; this file turns the errors they raise into one clear message and an
- * exit code (2 usage/SPL/rule error, 3 unreadable input in strict mode).
+ * exit code (2 usage/SPL/rule error, 3 unreadable input in strict mode, 4 output could not be written).
  */
 import { InputError } from "../events/model.js";
+import { abortOpenOutputs, EXIT_OUTPUT, OutputError } from "../report/output.js";
 import { RuleError } from "../rules/loader.js";
 import { type Command, EXIT_INPUT, EXIT_OK, EXIT_USAGE, UsageError } from "./common.js";
 import { convertCommand } from "./convert.js";
@@ -91,6 +92,12 @@ export async function run(argv: string[]): Promise<number> {
     const command = await entry.load();
     return await command(rest);
   } catch (err) {
+    // Whatever failed, a half-written result file must not be left looking complete.
+    abortOpenOutputs();
+    if (err instanceof OutputError) {
+      process.stderr.write(`dcomhunt: ${err.message}\n`);
+      return EXIT_OUTPUT;
+    }
     if (err instanceof UsageError) {
       process.stderr.write(`dcomhunt ${err.message}\n`);
       return EXIT_USAGE;

@@ -4,12 +4,13 @@
  * progress bar and evidence manifest.
  */
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { validateSequenceBlock } from "../correlate/index.js";
 import { defaultFieldViewOptions } from "../events/fields.js";
 import { expandInputs, newInputStats } from "../readers/index.js";
+import { writeWholeFile } from "../report/output.js";
 import { ProgressBar } from "../report/progress.js";
 import { createResultWriter, type ResultFormat } from "../report/results.js";
 import { formatSummary } from "../report/summary.js";
@@ -103,7 +104,7 @@ export const scanSpec: CommandSpec = {
   },
   details:
     "With no input, scans the bundled demo telemetry. Inputs: files, folders (recursive), .gz/.zip, '-' for stdin.\n" +
-    "Exit codes: 0 done, 1 detections with --fail-on-detect, 2 usage/rule/SPL error, 3 some input could not be read.",
+    "Exit codes: 0 done, 1 detections with --fail-on-detect, 2 usage/rule/SPL error, 3 some input could not be read,\n4 output could not be written.",
 };
 
 export const searchSpec: CommandSpec = {
@@ -228,7 +229,7 @@ async function writeManifest(
       input_problems: Object.fromEntries(result.stats.issueCounts),
     },
   };
-  writeFileSync(file, `${JSON.stringify(manifest, null, 2)}\n`);
+  await writeWholeFile(file, `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
 async function totalSize(inputs: string[]): Promise<number> {
@@ -281,6 +282,8 @@ async function execute(
   const writer = createResultWriter(format, out, rules, {
     tz: opts.fieldView.tz,
     full: values.full === true,
+    // On a terminal, table lines fit its width (--full shows values whole instead).
+    width: out.isTTY ? process.stdout.columns : undefined,
     explain: values.explain === true,
   });
   const tuned = allowlist

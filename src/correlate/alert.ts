@@ -100,7 +100,7 @@ export function formatAlertsTable(alerts: Alert[], opts: AlertTableOptions = {})
     lines.push(
       [
         iso(a.first_time),
-        `${a.severity}/${a.confidence}`,
+        `severity=${a.severity} confidence=${a.confidence}`,
         a.variant + (a.loopback ? " [loopback]" : ""),
         `${a.target_host} <- ${source}`,
         a.account || "-",
