@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { run } from "../../src/cli/main.js";
-import { repoRoot } from "../helpers/env.js";
+import { repoRoot, skipUnless } from "../helpers/env.js";
 
 const tmp = mkdtempSync(path.join(tmpdir(), "dcomhunt-output-test-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -55,7 +55,7 @@ describe("write errors: exit 4, one message naming the path, no stack trace", ()
     // validate's write path is the others' (its tests take seconds to run): one case is enough there.
     if (name === "validate") continue;
     test(`${name} -o /dev/full (disk full)`, {
-      skip: existsSync("/dev/full") ? false : "no /dev/full",
+      skip: skipUnless(existsSync("/dev/full"), "no /dev/full"),
     }, async () => {
       const args = argv("/dev/full").map((a) => (a.startsWith("/dev/full") ? "/dev/full" : a));
       const r = await capture(args);

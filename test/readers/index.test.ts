@@ -9,13 +9,14 @@ import { gzipSync } from "node:zlib";
 import type { ReadIssue, WinEvent } from "../../src/events/model.js";
 import { type InputStats, newInputStats, readInputs } from "../../src/readers/index.js";
 import { makeZip } from "../fixtures/readers/zip-writer.js";
+import { skipUnless } from "../helpers/env.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, "../..");
 const fixtures = path.resolve(here, "../fixtures/readers");
 const corpus = path.resolve(repo, "../shared/corpus");
 const impacketEvtx = path.join(corpus, "attacks/LM_impacket_docmexec_mmc_sysmon_01.evtx");
-const evtxSkip = existsSync(impacketEvtx) ? false : `corpus absent: ${impacketEvtx}`;
+const evtxSkip = skipUnless(existsSync(impacketEvtx), `corpus absent: ${impacketEvtx}`);
 
 const fixture = (name: string) => readFileSync(path.join(fixtures, name));
 
