@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv, type ErrorObject } from "ajv";
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, visit } from "yaml";
 import { type RuleDefinition, ruleSchema } from "./schema.js";
 
 export interface RuleProblem {
@@ -18,7 +18,12 @@ export interface RuleProblem {
 
 export class RuleError extends Error {
   constructor(readonly problems: RuleProblem[]) {
-    super(problems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.message}`).join("\n"));
+    // A problem with no place in a file (line 0: a selector that names nothing) is the message alone.
+    super(
+      problems
+        .map((p) => (p.line > 0 ? `${p.file}:${p.line}:${p.col}: ${p.message}` : `${p.file}: ${p.message}`))
+        .join("\n"),
+    );
     this.name = "RuleError";
   }
 }
@@ -118,7 +123,43 @@ export function loadRuleFile(file: string, checks: RuleChecks = {}): LoadedRule 
   return parseRuleText(text, file, checks);
 }
 
+/** Rule files larger than this are refused (the biggest bundled rule is a few KB). */
+export const MAX_RULE_FILE_BYTES = 1 << 20;
+/** Alias expansions allowed in one rule file (YAML's own guard against "billion laughs"). */
+export const MAX_YAML_ALIASES = 100;
+
+/** The document as plain data; an alias bomb is a positioned rule error, not a crash. */
+function yamlValue(doc: ReturnType<typeof parseDocument>, lc: LineCounter, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (err) {
+    if (!(err instanceof ReferenceError) && !(err instanceof RangeError)) throw err;
+    let at = 0;
+    visit(doc, {
+      Alias(_key, node) {
+        at = node.range?.[0] ?? 0;
+        return visit.BREAK;
+      },
+    });
+    const pos = lc.linePos(at);
+    const message =
+      err instanceof RangeError
+        ? "YAML: nested too deeply"
+        : `YAML: aliases expand to too many nodes (at most ${MAX_YAML_ALIASES} alias expansions per file)`;
+    throw new RuleError([{ file, line: pos.line, col: pos.col, message }]);
+  }
+}
+
 export function parseRuleText(text: string, file: string, checks: RuleChecks = {}): LoadedRule {
+  if (text.length > MAX_RULE_FILE_BYTES)
+    throw new RuleError([
+      {
+        file,
+        line: 1,
+        col: 1,
+        message: `rule file too large (${text.length} characters, at most ${MAX_RULE_FILE_BYTES})`,
+      },
+    ]);
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const problems: RuleProblem[] = [];
@@ -127,7 +168,7 @@ export function parseRuleText(text: string, file: string, checks: RuleChecks = {
     problems.push({ file, line: pos.line, col: pos.col, message: `YAML: ${e.message.split("\n")[0]}` });
   }
   if (problems.length) throw new RuleError(problems);
-  const value = doc.toJS() as unknown;
+  const value = yamlValue(doc, lc, file);
   if (!validateRule(value)) {
     const seen = new Set<string>();
     for (const e of validateRule.errors ?? []) {
@@ -229,6 +270,11 @@ export function loadRulesDir(dir: string, checks: RuleChecks = {}): LoadedRule[]
  * (bundled), or a path to a rule file or folder. Duplicates (same id) are kept once. Unknown selectors
  * are a usage error (thrown as RuleError at 1:1 of the selector).
  */
+function namesBundled(rules: LoadedRule[], sel: string): boolean {
+  const lower = sel.toLowerCase();
+  return rules.some((r) => r.pack === sel || r.id.toLowerCase() === lower || r.name.toLowerCase() === lower);
+}
+
 export function selectRules(
   selectors: string[],
   checks: RuleChecks = {},
@@ -247,10 +293,15 @@ export function selectRules(
   const out = new Map<string, LoadedRule>();
   for (const sel of wanted) {
     let found: LoadedRule[];
-    if (
+    // A path when it looks like one, or when it is an existing folder that names no bundled pack or rule.
+    const isPath =
       existsSync(sel) &&
-      (sel.includes("/") || sel.includes("\\") || /\.ya?ml$/i.test(sel) || sel === ".")
-    ) {
+      (sel.includes("/") ||
+        sel.includes("\\") ||
+        /\.ya?ml$/i.test(sel) ||
+        sel === "." ||
+        (statSync(sel).isDirectory() && sel !== "all" && !namesBundled(getBundled(), sel)));
+    if (isPath) {
       found = statSync(sel).isDirectory() ? loadRulesDir(sel, checks) : [loadRuleFile(sel, checks)];
     } else if (sel === "all") {
       found = checked(getBundled());
@@ -263,9 +314,9 @@ export function selectRules(
         const packs = [...new Set(getBundled().map((r) => r.pack))].sort().join(", ");
         throw new RuleError([
           {
-            file: "--rules",
-            line: 1,
-            col: 1,
+            file: "dcomhunt",
+            line: 0,
+            col: 0,
             message: `no rule, pack or rule file named '${sel}' (packs: ${packs}, all; or give a path)`,
           },
         ]);
