@@ -19,7 +19,12 @@ export interface RunSummary {
 const MAX_ISSUES_SHOWN = 20;
 
 export function formatIssue(issue: ReadIssue): string {
-  const lost = issue.lost === "none" ? "still read" : `${issue.lost} skipped`;
+  const lost =
+    issue.lost === "none"
+      ? "still read"
+      : issue.lost === "rest"
+        ? "rest of the file skipped"
+        : `${issue.lost} skipped`;
   const n = issue.skippedRecords ? `, ${issue.skippedRecords} record(s)` : "";
   return `${issue.file}: ${issue.location}: ${issue.reason} (${lost}${n})`;
 }
