@@ -1,6 +1,6 @@
 /**
  * What every command shares: argument parsing with one clear line and exit code 2 on a usage error,
- * `--help`, `-o FILE` (default stdout), `-` for stdin, NO_COLOR, and the exit codes.
+ * `--help`, `-o FILE` (default stdout), `-` for stdin, and the exit codes. dcomhunt prints no colour.
  */
 import { type ParseArgsConfig, parseArgs } from "node:util";
 
@@ -45,12 +45,39 @@ export function helpText(spec: CommandSpec): string {
   return `${lines.join("\n")}\n`;
 }
 
+/**
+ * `--since -24h`: a value option followed by a value that starts with '-' and a digit (a relative time,
+ * a negative number) takes it as its value, as `--since=-24h` would (node's parser calls it ambiguous).
+ */
+function joinDashValues(spec: CommandSpec, argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = argv[i + 1];
+    if (a === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const name = a.startsWith("--") ? a.slice(2) : undefined;
+    const short =
+      a.length === 2 && a[0] === "-"
+        ? Object.entries(spec.options).find(([, o]) => o.short === a[1])?.[0]
+        : undefined;
+    const opt = spec.options[name ?? short ?? ""];
+    if (opt?.type === "string" && next !== undefined && /^-\d/.test(next)) {
+      out.push(`--${name ?? short}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 /** Parse argv for a command; throws UsageError with one clear line. Returns null when --help was given. */
 export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedArgs | null {
   if (argv.includes("--help") || argv.includes("-h")) return null;
   try {
     const parsed = parseArgs({
-      args: argv,
+      args: joinDashValues(spec, argv),
       options: spec.options,
       allowPositionals: spec.allowPositionals ?? true,
       strict: true,
@@ -65,11 +92,6 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedArgs 
 }
 
 export { EXIT_OUTPUT, type Output, OutputError, openOutput } from "../report/output.js";
-
-/** Colour only on a TTY and when NO_COLOR is not set (https://no-color.org). */
-export function useColor(stream: NodeJS.WriteStream = process.stderr): boolean {
-  return Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== "dumb";
-}
 
 export function stringOpt(values: ParsedArgs["values"], name: string): string | undefined {
   const v = values[name];

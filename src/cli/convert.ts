@@ -13,7 +13,7 @@ import type { WinEvent } from "../events/model.js";
 import { renderEventXml } from "../events/xml.js";
 import { newInputStats, readInputs } from "../readers/index.js";
 import { csvLine } from "../report/csv.js";
-import { formatSummary } from "../report/summary.js";
+import { formatQuietIssues, formatSummary } from "../report/summary.js";
 import { formatTimeIso } from "../spl/index.js";
 import {
   type Command,
@@ -124,7 +124,8 @@ export const convertCommand: Command = async (argv) => {
     }
   }
   await out.close();
-  if (args.values.quiet !== true) {
+  if (args.values.quiet === true) process.stderr.write(formatQuietIssues(stats.issues, stats.issueCounts));
+  else {
     process.stderr.write(
       formatSummary({
         files: stats.files,

@@ -62,7 +62,6 @@ function mainHelp(): string {
     "commands:",
   ];
   for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
-  lines.push("", "Environment: NO_COLOR disables colour.");
   return `${lines.join("\n")}\n`;
 }
 

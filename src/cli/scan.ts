@@ -13,7 +13,7 @@ import { expandInputs, newInputStats } from "../readers/index.js";
 import { writeWholeFile } from "../report/output.js";
 import { ProgressBar } from "../report/progress.js";
 import { createResultWriter, type ResultFormat } from "../report/results.js";
-import { formatSummary } from "../report/summary.js";
+import { formatQuietIssues, formatSummary } from "../report/summary.js";
 import { type LoadedRule, type RuleChecks, selectRules } from "../rules/loader.js";
 import { compileRules, type RunOptions, type RunResult, runRules } from "../rules/run.js";
 import { compileSearchExpression, loadMacros, parseSpl, SplError } from "../spl/index.js";
@@ -319,7 +319,8 @@ async function execute(
       allowlistFile,
     );
   }
-  if (!quiet) {
+  if (quiet) process.stderr.write(formatQuietIssues(result.stats.issues, result.stats.issueCounts));
+  else {
     const lines = rules.map((r) => {
       const n = reported.get(r.id) ?? 0;
       const sup = tuned?.suppressedPerRule.get(r.id);
@@ -386,7 +387,13 @@ export const searchCommand: Command = async (argv) => {
     [spl, ...inputs] = args.positionals;
     file = "spl";
   }
-  if (inputs.length === 0) throw new UsageError("search: no input given (a file, a folder, or - for stdin)");
+  if (inputs.length === 0) {
+    // As the help says (and as scan does): no input searches the bundled demo data.
+    inputs = demoInputs();
+    if (inputs.length === 0) throw new UsageError("search: no input given and no bundled demo data found");
+    if (args.values.quiet !== true)
+      process.stderr.write(`dcomhunt: no input given: searching the bundled demo data (${inputs[0]})\n`);
+  }
   const macrosFile = stringOpt(args.values, "macros");
   parseSpl(spl, { file, macros: macrosFile ? loadMacros(macrosFile) : undefined });
   const rule: LoadedRule = {
