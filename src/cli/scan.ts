@@ -326,6 +326,14 @@ async function execute(
       const sup = tuned?.suppressedPerRule.get(r.id);
       return `  ${r.sequence ? "alerts" : "rows"}: ${String(n).padStart(6)}  ${r.name}${sup ? ` (${sup} suppressed)` : ""}`;
     });
+    for (const r of rules) {
+      const d = result.dropped?.get(r.id);
+      if (!d) continue;
+      const parts = [];
+      if (d.evicted) parts.push(`${d.evicted} partial match(es) evicted (max_partials reached)`);
+      if (d.untimed) parts.push(`${d.untimed} event(s) without a time ignored`);
+      lines.push(`  correlation state dropped: ${r.name}: ${parts.join(", ")}`);
+    }
     if (allowlist) lines.push(...formatAllowlistReport(allowlist.report()));
     if (tuned && values["show-suppressed"] === true) lines.push(...formatSuppressedResults(tuned.suppressed));
     process.stderr.write(

@@ -83,3 +83,29 @@ describe("small fixes", () => {
     assert.match(formatAlertsTable([alert]), /severity=critical confidence=high/);
   });
 });
+
+describe("dropped correlation state is reported", () => {
+  test("events without a time that a sequence rule ignores are counted in the summary", async () => {
+    const file = path.join(tmp, "untimed.ndjson");
+    const line = JSON.stringify({
+      Event: {
+        System: {
+          Provider: { "#attributes": { Name: "Microsoft-Windows-Sysmon" } },
+          EventID: 1,
+          EventRecordID: 1,
+          Channel: "Microsoft-Windows-Sysmon/Operational",
+          Computer: "WKS01",
+        },
+        EventData: {
+          Image: "C:\\Windows\\System32\\mmc.exe",
+          ParentImage: "C:\\Windows\\System32\\svchost.exe",
+        },
+      },
+    });
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(file, `${line}\n`);
+    const r = await capture(["scan", file, "--rules", "dcom", "-o", path.join(tmp, "u.txt")]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /correlation state dropped: .*1 event\(s\) without a time ignored/);
+  });
+});
