@@ -138,11 +138,21 @@ function stdoutOutput(): Output {
     async close() {
       try {
         await flush();
-        // Wait until what was handed to stdout has gone (or failed).
-        await new Promise<void>((resolve) => {
-          if (closed || failure) return resolve();
-          process.stdout.write("", () => resolve());
-        });
+        // Wait until what was handed to stdout has drained (or failed), then let a pending error event in.
+        if (!closed && !failure && process.stdout.writableNeedDrain) {
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              process.stdout.off("drain", done);
+              process.stdout.off("error", done);
+              process.stdout.off("close", done);
+              resolve();
+            };
+            process.stdout.once("drain", done);
+            process.stdout.once("error", done);
+            process.stdout.once("close", done);
+          });
+        }
+        await new Promise<void>((resolve) => setImmediate(resolve));
         check();
       } finally {
         process.stdout.off("error", onError);
