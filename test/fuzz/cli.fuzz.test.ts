@@ -2,7 +2,7 @@
  * Property-based fuzz test of the command line: hostile files (random bytes, cut and bit-flipped EVTX,
  * broken NDJSON/XML/CSV, cut gzip, zips with unsafe names), hostile rule files and SPL, random options and
  * outputs (missing folders, a folder, /dev/full). Whatever comes in, the CLI answers with an exit code
- * in {0,1,2,3,4} and never a stack trace or an internal error. Bounded in time (FUZZ_SECONDS, default 20);
+ * in {0,1,2,3,4} and never a stack trace or an internal error. Bounded in time (FUZZ_SECONDS, default 15);
  * FUZZ_SEED replays a run.
  */
 import assert from "node:assert/strict";
@@ -18,7 +18,7 @@ import { writeEvtxFile } from "../../src/readers/evtx/writer.js";
 import { makeZip } from "../fixtures/readers/zip-writer.js";
 import { repoRoot } from "../helpers/env.js";
 
-const seconds = Number(process.env.FUZZ_SECONDS ?? 20);
+const seconds = Number(process.env.FUZZ_SECONDS ?? 15);
 const seed = process.env.FUZZ_SEED === undefined ? Date.now() % 2 ** 31 : Number(process.env.FUZZ_SEED);
 const tmp = mkdtempSync(path.join(tmpdir(), "dcomhunt-fuzz-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
