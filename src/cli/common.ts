@@ -1,8 +1,7 @@
 /**
  * What every command shares: argument parsing with one clear line and exit code 2 on a usage error,
- * `--help`, `-o FILE` (default stdout), `-` for stdin, NO_COLOR, and the exit codes.
+ * `--help`, `-o FILE` (default stdout), `-` for stdin, and the exit codes. dcomhunt prints no colour.
  */
-import { createWriteStream, type WriteStream } from "node:fs";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 
 export const EXIT_OK = 0;
@@ -46,12 +45,39 @@ export function helpText(spec: CommandSpec): string {
   return `${lines.join("\n")}\n`;
 }
 
+/**
+ * `--since -24h`: a value option followed by a value that starts with '-' and a digit (a relative time,
+ * a negative number) takes it as its value, as `--since=-24h` would (node's parser calls it ambiguous).
+ */
+function joinDashValues(spec: CommandSpec, argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = argv[i + 1];
+    if (a === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const name = a.startsWith("--") ? a.slice(2) : undefined;
+    const short =
+      a.length === 2 && a[0] === "-"
+        ? Object.entries(spec.options).find(([, o]) => o.short === a[1])?.[0]
+        : undefined;
+    const opt = spec.options[name ?? short ?? ""];
+    if (opt?.type === "string" && next !== undefined && /^-\d/.test(next)) {
+      out.push(`--${name ?? short}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 /** Parse argv for a command; throws UsageError with one clear line. Returns null when --help was given. */
 export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedArgs | null {
   if (argv.includes("--help") || argv.includes("-h")) return null;
   try {
     const parsed = parseArgs({
-      args: argv,
+      args: joinDashValues(spec, argv),
       options: spec.options,
       allowPositionals: spec.allowPositionals ?? true,
       strict: true,
@@ -65,77 +91,7 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedArgs 
   }
 }
 
-/** Where output goes: `-o FILE` or stdout. */
-export interface Output {
-  write(text: string): void;
-  /** Resolves once the stream has room again (at once when it has): await it to honour backpressure. */
-  drained(): Promise<void>;
-  close(): Promise<void>;
-  isTTY: boolean;
-}
-
-/** Wait for "drain" (or an error, or the stream closing) when the stream's buffer is full. */
-function whenDrained(stream: NodeJS.WritableStream & { writableNeedDrain?: boolean }): Promise<void> {
-  if (!stream.writableNeedDrain) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.off("drain", done);
-      stream.off("error", done);
-      stream.off("close", done);
-      resolve();
-    };
-    stream.once("drain", done);
-    stream.once("error", done);
-    stream.once("close", done);
-  });
-}
-
-export function openOutput(path: string | undefined): Output {
-  if (path === undefined || path === "-") {
-    // A closed pipe (`| head`) is not an error for the user: stop writing and finish quietly.
-    let closed = false;
-    process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "EPIPE") closed = true;
-      else throw err;
-    });
-    return {
-      write: (t) => {
-        if (!closed) process.stdout.write(t);
-      },
-      drained: () => (closed ? Promise.resolve() : whenDrained(process.stdout)),
-      close: () =>
-        new Promise((resolve) => {
-          if (!closed && process.stdout.writableNeedDrain) {
-            const done = () => resolve();
-            process.stdout.once("drain", done);
-            process.stdout.once("error", done);
-          } else resolve();
-        }),
-      isTTY: Boolean(process.stdout.isTTY),
-    };
-  }
-  const stream: WriteStream = createWriteStream(path);
-  let failure: Error | undefined;
-  stream.on("error", (e) => {
-    failure = e;
-  });
-  return {
-    write: (t) => {
-      stream.write(t);
-    },
-    drained: () => (failure ? Promise.resolve() : whenDrained(stream)),
-    close: () =>
-      new Promise((resolve, reject) => {
-        stream.end(() => (failure ? reject(failure) : resolve()));
-      }),
-    isTTY: false,
-  };
-}
-
-/** Colour only on a TTY and when NO_COLOR is not set (https://no-color.org). */
-export function useColor(stream: NodeJS.WriteStream = process.stderr): boolean {
-  return Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== "dumb";
-}
+export { EXIT_OUTPUT, type Output, OutputError, openOutput } from "../report/output.js";
 
 export function stringOpt(values: ParsedArgs["values"], name: string): string | undefined {
   const v = values[name];

@@ -13,7 +13,7 @@ import type { WinEvent } from "../events/model.js";
 import { renderEventXml } from "../events/xml.js";
 import { newInputStats, readInputs } from "../readers/index.js";
 import { csvLine } from "../report/csv.js";
-import { formatSummary } from "../report/summary.js";
+import { formatQuietIssues, formatSummary } from "../report/summary.js";
 import { formatTimeIso } from "../spl/index.js";
 import {
   type Command,
@@ -50,11 +50,10 @@ export const convertSpec: CommandSpec = {
   },
   details:
     "Inputs: files, folders (walked recursively), .gz and .zip archives, '-' for standard input.\n" +
-    "Formats are detected from content. Exit codes: 0 done, 2 usage error, 3 some input could not be read.",
+    "Formats are detected from content. Exit codes: 0 done, 2 usage error, 3 some input could not be read,\n4 output could not be written.",
 };
 
 /** Characters of output gathered before one write to the stream. */
-const BATCH = 256 * 1024;
 
 /** Provenance fields appended to every converted event (underscore: Splunk's internal-field convention). */
 export function provenanceFields(ev: WinEvent): Record<string, string> {
@@ -81,26 +80,12 @@ export const convertCommand: Command = async (argv) => {
   const events = readInputs(args.positionals, { stats, strict: args.values.strict === true });
   const out = openOutput(stringOpt(args.values, "output"));
 
-  // Output goes out in pieces of about BATCH characters; a full stream (a slow reader of stdout) is
-  // waited for before the next piece, so memory stays bounded whatever the input size.
-  let batch = "";
-  const emit = async (text: string) => {
-    batch += text;
-    if (batch.length >= BATCH) {
-      out.write(batch);
-      batch = "";
-      await out.drained();
-    }
-  };
-  const flush = () => {
-    if (batch) out.write(batch);
-    batch = "";
-  };
+  // The output batches writes and returns a promise when the stream is full (a slow reader of
+  // stdout): awaiting it keeps memory bounded whatever the input size.
   if (format === "xml") {
-    await emit('<?xml version="1.0" encoding="utf-8"?>\n<Events>\n');
-    for await (const ev of events) await emit(`${renderEventXml(ev)}\n`);
-    await emit("</Events>\n");
-    flush();
+    out.write('<?xml version="1.0" encoding="utf-8"?>\n<Events>\n');
+    for await (const ev of events) await out.write(`${renderEventXml(ev)}\n`);
+    out.write("</Events>\n");
   } else {
     const rowOf = (ev: WinEvent): Record<string, FieldValue> => {
       const se = toSplunkEvent(ev, view);
@@ -112,8 +97,7 @@ export const convertCommand: Command = async (argv) => {
       return row;
     };
     if (format === "ndjson") {
-      for await (const ev of events) await emit(`${JSON.stringify(rowOf(ev))}\n`);
-      flush();
+      for await (const ev of events) await out.write(`${JSON.stringify(rowOf(ev))}\n`);
     } else {
       // CSV needs its header first: spool rows to a temporary NDJSON file while collecting columns
       // (memory stays bounded), then write header and rows.
@@ -136,16 +120,16 @@ export const convertCommand: Command = async (argv) => {
         const rl = createInterface({ input: createReadStream(spool), crlfDelay: Number.POSITIVE_INFINITY });
         for await (const line of rl) {
           const row = JSON.parse(line) as Record<string, FieldValue>;
-          await emit(csvLine(header.map((c) => row[c])));
+          await out.write(csvLine(header.map((c) => row[c])));
         }
-        flush();
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
     }
   }
   await out.close();
-  if (args.values.quiet !== true) {
+  if (args.values.quiet === true) process.stderr.write(formatQuietIssues(stats.issues, stats.issueCounts));
+  else {
     process.stderr.write(
       formatSummary({
         files: stats.files,

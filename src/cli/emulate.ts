@@ -7,6 +7,7 @@ import { DEFAULT_START, emulate, findScenario, scenarios } from "../emulate/inde
 import { type EmulateFormat, formatForPath, renderEvtx, textPieces } from "../emulate/output.js";
 import { ticksFromIso } from "../events/time.js";
 import { writeEvtxFile } from "../readers/evtx/index.js";
+import { writeFileVia } from "../report/output.js";
 import {
   type Command,
   type CommandSpec,
@@ -109,48 +110,28 @@ export const emulateCommand: Command = async (argv) => {
     throw new UsageError("emulate: refusing to write binary EVTX to a terminal (use -o FILE.evtx)");
   }
   if (format === "evtx" && outputPath !== undefined && !toStdout) {
-    await writeEvtxFile(outputPath, events); // chunk by chunk
+    await writeFileVia(outputPath, (tmp) => writeEvtxFile(tmp, events)); // chunk by chunk
     return EXIT_OK;
   }
   // A reader that stops early (| head) closes the pipe: that ends the output, it is not an error.
-  const onPipeError = (err: NodeJS.ErrnoException) => {
-    if (err.code !== "EPIPE") throw err;
-  };
-  if (toStdout) process.stdout.on("error", onPipeError);
-  try {
-    if (format === "evtx") {
-      // The file header (written last by the writer) leads the file: build it whole for a pipe.
-      await writeStdout(renderEvtx(events));
-      return EXIT_OK;
-    }
-    const out = openOutput(outputPath);
+  const out = openOutput(outputPath);
+  if (format === "evtx") {
+    // The file header (written last by the writer) leads the file: build it whole for a pipe.
+    await out.write(renderEvtx(events));
+  } else {
     let batch: string[] = [];
     let size = 0;
     for (const piece of textPieces(events, format)) {
       batch.push(piece);
       size += piece.length;
       if (size >= 1 << 20) {
-        if (toStdout) await writeStdout(batch.join(""));
-        else out.write(batch.join(""));
+        await out.write(batch.join(""));
         batch = [];
         size = 0;
       }
     }
-    if (toStdout) await writeStdout(batch.join(""));
-    else out.write(batch.join(""));
-    await out.close();
-    return EXIT_OK;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException)?.code === "EPIPE") return EXIT_OK;
-    throw err;
-  } finally {
-    if (toStdout) process.stdout.off("error", onPipeError);
+    await out.write(batch.join(""));
   }
+  await out.close();
+  return EXIT_OK;
 };
-
-/** Write to stdout and wait until it is flushed (or failed: EPIPE when the reader went away). */
-function writeStdout(data: string | Uint8Array): Promise<void> {
-  return new Promise<void>((resolve, reject) =>
-    process.stdout.write(data, (err) => (err ? reject(err) : resolve())),
-  );
-}

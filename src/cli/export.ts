@@ -4,7 +4,6 @@
  * and target is written into DIR. What a target leaves out is warned about on stderr; a rule a target
  * cannot express is skipped with one line naming the rule, the construct and its place (exit 1).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import {
   ExportError,
@@ -15,6 +14,7 @@ import {
   type SqlDialect,
   targets,
 } from "../export/index.js";
+import { makeFolder, openOutput, writeWholeFile } from "../report/output.js";
 import { selectRules } from "../rules/loader.js";
 import {
   type Command,
@@ -48,7 +48,7 @@ export const exportSpec: CommandSpec = {
     flavor: "kql: sentinel and/or defender (default both for search rules)",
     table: "sql: name of the flat events table (default events)",
   },
-  details: `Targets:\n${targets.map((t) => `  ${t.name.padEnd(7)} ${t.description}`).join("\n")}\n\nA rule (or one dialect of it) a target cannot express is skipped with one line on stderr naming the\nrule, the construct and its place (file:line:col); the other rules are still written.\n\nExit codes: 0 every selected rule exported, 1 some rules skipped (see stderr), 2 usage error.`,
+  details: `Targets:\n${targets.map((t) => `  ${t.name.padEnd(7)} ${t.description}`).join("\n")}\n\nA rule (or one dialect of it) a target cannot express is skipped with one line on stderr naming the\nrule, the construct and its place (file:line:col); the other rules are still written.\n\nExit codes: 0 every selected rule exported, 1 some rules skipped (see stderr), 2 usage error,\n4 output could not be written.`,
 };
 
 export const exportCommand: Command = async (argv) => {
@@ -100,16 +100,18 @@ export const exportCommand: Command = async (argv) => {
     }
   }
   if (dir !== undefined) {
-    mkdirSync(dir, { recursive: true });
-    for (const f of outputs) writeFileSync(path.join(dir, f.name), f.content);
+    makeFolder(dir);
+    for (const f of outputs) await writeWholeFile(path.join(dir, f.name), f.content);
     process.stderr.write(
       `dcomhunt export: wrote ${outputs.length} file(s) for ${rules.length} rule(s) to ${dir}${skipped ? ` (${skipped} skipped)` : ""}\n`,
     );
   } else {
+    const out = openOutput(undefined);
     for (const f of outputs)
-      process.stdout.write(
+      await out.write(
         `${outputs.length > 1 ? `==> ${f.name} <==\n` : ""}${f.content}${outputs.length > 1 ? "\n" : ""}`,
       );
+    await out.close();
   }
   if (skipped > 0) {
     process.stderr.write(

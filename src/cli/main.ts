@@ -1,11 +1,12 @@
 /**
  * The `dcomhunt` command line: dispatches to one module per command. Every command follows the
  * conventions of cli/common.ts; this file turns the errors they raise into one clear message and an
- * exit code (2 usage/SPL/rule error, 3 unreadable input in strict mode).
+ * exit code (2 usage/SPL/rule error, 3 unreadable input in strict mode, 4 output could not be written).
  */
 import { EngineError } from "../engines/types.js";
 import { InputError } from "../events/model.js";
 import { ExportError } from "../export/types.js";
+import { abortOpenOutputs, EXIT_OUTPUT, OutputError } from "../report/output.js";
 import { RuleError } from "../rules/loader.js";
 import { type Command, EXIT_INPUT, EXIT_OK, EXIT_USAGE, UsageError } from "./common.js";
 import { convertCommand } from "./convert.js";
@@ -79,7 +80,6 @@ function mainHelp(): string {
     "commands:",
   ];
   for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
-  lines.push("", "Environment: NO_COLOR disables colour.");
   return `${lines.join("\n")}\n`;
 }
 
@@ -109,6 +109,12 @@ export async function run(argv: string[]): Promise<number> {
     const command = await entry.load();
     return await command(rest);
   } catch (err) {
+    // Whatever failed, a half-written result file must not be left looking complete.
+    abortOpenOutputs();
+    if (err instanceof OutputError) {
+      process.stderr.write(`dcomhunt: ${err.message}\n`);
+      return EXIT_OUTPUT;
+    }
     if (err instanceof UsageError) {
       process.stderr.write(`dcomhunt ${err.message}\n`);
       return EXIT_USAGE;

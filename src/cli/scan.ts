@@ -3,7 +3,7 @@
  * Wires rules/ (selection, compilation, the one-pass runner), readers/, report/ and the run summary,
  * progress bar and evidence manifest.
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { validateSequenceBlock } from "../correlate/index.js";
@@ -11,10 +11,11 @@ import { openEngine, runRulesInEngine } from "../engines/index.js";
 import { defaultFieldViewOptions } from "../events/fields.js";
 import { expandInputs, newInputStats } from "../readers/index.js";
 import { loadReportApp } from "../report/html/page.js";
+import { writeWholeFile } from "../report/output.js";
 import { ProgressBar } from "../report/progress.js";
 import { createResultWriter, type ResultFormat } from "../report/results.js";
 import { buildRunRecord, describeInputs, type InputRecord } from "../report/run-record.js";
-import { formatSummary } from "../report/summary.js";
+import { formatQuietIssues, formatSummary } from "../report/summary.js";
 import { type LoadedRule, type RuleChecks, type RuleProblem, selectRules } from "../rules/loader.js";
 import { compileRules, type RunOptions, type RunResult, runRules } from "../rules/run.js";
 import { loadSigmaPlaceholders } from "../sigma/placeholders.js";
@@ -120,7 +121,7 @@ export const scanSpec: CommandSpec = {
   },
   details:
     "With no input, scans the bundled demo telemetry. Inputs: files, folders (recursive), .gz/.zip, '-' for stdin.\n" +
-    "Exit codes: 0 done, 1 detections with --fail-on-detect, 2 usage/rule/SPL error, 3 some input could not be read.",
+    "Exit codes: 0 done, 1 detections with --fail-on-detect, 2 usage/rule/SPL error, 3 some input could not be read,\n4 output could not be written.",
 };
 
 export const searchSpec: CommandSpec = {
@@ -227,7 +228,7 @@ async function writeManifest(
       input_problems: Object.fromEntries(result.stats.issueCounts),
     },
   };
-  writeFileSync(file, `${JSON.stringify(manifest, null, 2)}\n`);
+  await writeWholeFile(file, `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
 async function totalSize(inputs: string[]): Promise<number> {
@@ -295,6 +296,8 @@ async function execute(
   const writer = createResultWriter(format, out, rules, {
     tz: opts.fieldView.tz,
     full: values.full === true,
+    // On a terminal, table lines fit its width (--full shows values whole instead).
+    width: out.isTTY ? process.stdout.columns : undefined,
     explain: values.explain === true,
     details: values["report-data"] === true,
     app: typeof app === "object" ? app : undefined,
@@ -380,13 +383,22 @@ async function execute(
       allowlistFile,
     );
   }
-  if (!quiet) {
+  if (quiet) process.stderr.write(formatQuietIssues(result.stats.issues, result.stats.issueCounts));
+  else {
     const lines = rules.map((r) => {
       if (notRun.has(r.id)) return `  not run in the engine  ${r.name}`;
       const n = reported.get(r.id) ?? 0;
       const sup = tuned?.suppressedPerRule.get(r.id);
       return `  ${r.sequence ? "alerts" : "rows"}: ${String(n).padStart(6)}  ${r.name}${sup ? ` (${sup} suppressed)` : ""}`;
     });
+    for (const r of rules) {
+      const d = result.dropped?.get(r.id);
+      if (!d) continue;
+      const parts = [];
+      if (d.evicted) parts.push(`${d.evicted} partial match(es) evicted (max_partials reached)`);
+      if (d.untimed) parts.push(`${d.untimed} event(s) without a time ignored`);
+      lines.push(`  correlation state dropped: ${r.name}: ${parts.join(", ")}`);
+    }
     if (allowlist) lines.push(...formatAllowlistReport(allowlist.report()));
     if (tuned && values["show-suppressed"] === true) lines.push(...formatSuppressedResults(tuned.suppressed));
     if (engineNote) {
@@ -470,8 +482,13 @@ export const searchCommand: Command = async (argv) => {
     [spl, ...inputs] = args.positionals;
     file = "spl";
   }
-  if (inputs.length === 0 && args.values.engine === undefined)
-    throw new UsageError("search: no input given (a file, a folder, or - for stdin)");
+  if (inputs.length === 0 && args.values.engine === undefined) {
+    // As the help says (and as scan does): no input searches the bundled demo data.
+    inputs = demoInputs();
+    if (inputs.length === 0) throw new UsageError("search: no input given and no bundled demo data found");
+    if (args.values.quiet !== true)
+      process.stderr.write(`dcomhunt: no input given: searching the bundled demo data (${inputs[0]})\n`);
+  }
   const macrosFile = stringOpt(args.values, "macros");
   parseSpl(spl, { file, macros: macrosFile ? loadMacros(macrosFile) : undefined });
   const rule: LoadedRule = {

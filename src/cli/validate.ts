@@ -35,7 +35,7 @@ export const validateSpec: CommandSpec = {
     root: "folder that test 'file:' paths are relative to (default: the folder holding the bundled rules/)",
   },
   details:
-    "Exit codes: 0 every test passed (or was skipped because its file is absent), 1 a test failed, 2 a bad rule file.",
+    "Exit codes: 0 every test passed (or was skipped because its file is absent), 1 a test failed, 2 a bad rule file,\n4 output could not be written.",
 };
 
 export const validateCommand: Command = async (argv) => {
@@ -47,6 +47,8 @@ export const validateCommand: Command = async (argv) => {
   const format = choiceOpt(args.values, "format", ["table", "json"] as const, "table", "validate");
   const rules = selectRules(listOpt(args.values, "rules"), ruleChecks());
   const root = stringOpt(args.values, "root") ?? path.dirname(bundledRulesDir());
+  // Opened first: a bad -o fails before the tests run.
+  const out = openOutput(stringOpt(args.values, "output"));
   // Emulated events carry fixed dates: time-relative behaviour is anchored on the data, not the clock.
   const runOpts = { fieldView: fieldViewFromArgs({}, "validate") };
   const outcomes = await validateRules(rules, runOpts, root);
@@ -60,7 +62,6 @@ export const validateCommand: Command = async (argv) => {
           runOpts,
         )
       : [];
-  const out = openOutput(stringOpt(args.values, "output"));
   const failed = [...outcomes.filter((o) => !o.passed && !o.skipped), ...incidents.filter((o) => !o.passed)];
   const skipped = outcomes.filter((o) => o.skipped);
   if (format === "json") {

@@ -160,7 +160,7 @@ export function formatAlertsTable(alerts: Alert[], opts: AlertTableOptions = {})
     lines.push(
       [
         iso(a.first_time),
-        `${a.severity}/${a.confidence}`,
+        `severity=${a.severity} confidence=${a.confidence}`,
         (a.objects && a.objects.length > 1 ? a.objects.join("+") : a.variant) +
           (a.loopback ? " [loopback]" : ""),
         a.outcome ? `${a.outcome} (seen on ${a.observed_on ?? "?"})` : "",

@@ -97,8 +97,11 @@ export interface ReadIssue {
   location: string;
   /** Short reason, e.g. "bad chunk CRC32", "truncated record", "invalid JSON". */
   reason: string;
-  /** What was lost: "none" (checksum only, still read), "record", "chunk", "file". */
-  lost: "none" | "record" | "chunk" | "file";
+  /**
+   * What was lost: "none" (checksum only, still read), "record", "chunk", "file", or "rest" (the file
+   * was read up to a point of damage, e.g. a cut .gz, and what follows it is lost).
+   */
+  lost: "none" | "record" | "chunk" | "file" | "rest";
   /** How many records were skipped, when known. */
   skippedRecords?: number;
 }

@@ -53,6 +53,11 @@ export async function* countBytes(
 export async function* gunzipGuarded(
   compressed: AsyncIterable<Uint8Array>,
   maxRatio = DEFAULT_MAX_RATIO,
+  /**
+   * A gzip stream cut short or damaged: what inflated before the damage has been yielded; this is told
+   * where (compressed bytes read) and the stream ends there instead of throwing.
+   */
+  onDamage?: (reason: string, compressedBytes: number, inflatedBytes: number) => void,
 ): AsyncGenerator<Uint8Array> {
   const counter: ByteCounter = { bytes: 0 };
   const gunzip = createGunzip();
@@ -68,6 +73,14 @@ export async function* gunzipGuarded(
       }
       yield chunk;
     }
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "";
+    if (!onDamage || !code.startsWith("Z_")) throw err;
+    onDamage(
+      code === "Z_BUF_ERROR" ? "gzip data cut short" : `damaged gzip data: ${(err as Error).message}`,
+      counter.bytes,
+      out,
+    );
   } finally {
     input.destroy();
     gunzip.destroy();
@@ -95,6 +108,8 @@ export interface ZipMember {
   compressedSize: number;
   uncompressedSize: number;
   encrypted: boolean;
+  /** Why the member's name is unsafe (absolute, `..`, backslashes): such a member is skipped alone. */
+  unsafeName?: string;
   /** Open the member's (inflated) bytes. */
   open(): Promise<AsyncIterable<Uint8Array>>;
 }
@@ -108,7 +123,10 @@ export interface OpenedZip {
 /** Read a zip's central directory (random access: the zip must be a file on disk). */
 export function openZip(zipPath: string): Promise<OpenedZip> {
   return new Promise((resolve, reject) => {
-    yauzl.open(zipPath, { lazyEntries: true, autoClose: false, validateEntrySizes: true }, (err, zip) => {
+    // Names are decoded and checked here, member by member: yauzl's own check would stop the whole zip
+    // at the first unsafe name.
+    const options = { lazyEntries: true, autoClose: false, validateEntrySizes: true, decodeStrings: false };
+    yauzl.open(zipPath, options, (err, zip) => {
       if (err || !zip) {
         reject(err ?? new Error("cannot open zip"));
         return;
@@ -119,9 +137,18 @@ export function openZip(zipPath: string): Promise<OpenedZip> {
         reject(e);
       });
       zip.on("entry", (entry: yauzl.Entry) => {
-        if (!entry.fileName.endsWith("/")) {
+        const raw = entry.fileName as unknown as Buffer;
+        const fileName = yauzl.getFileNameLowLevel(
+          entry.generalPurposeBitFlag,
+          raw,
+          entry.extraFields,
+          false,
+        );
+        const unsafe = yauzl.validateFileName(fileName);
+        if (!fileName.endsWith("/")) {
           members.push({
-            name: entry.fileName,
+            name: fileName,
+            ...(unsafe !== null ? { unsafeName: unsafe } : {}),
             compressedSize: entry.compressedSize,
             uncompressedSize: entry.uncompressedSize,
             encrypted: entry.isEncrypted(),

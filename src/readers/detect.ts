@@ -74,6 +74,8 @@ export function detectFormat(head: Uint8Array, name?: string): DetectedFormat {
   const rest = nl < 0 ? "" : trimmed.slice(nl + 1).trimStart();
   // evtx_dump: "Record 1\n{...}"
   if (/^Record \d+\s*$/.test(firstLine) && rest.startsWith("{")) return "json";
+  // NDJSON whose first line is cut (`tail -c` of a log): the next lines are one JSON object each
+  if (rest.startsWith("{") && /^\{[^\n]*\}\s*$/m.test(rest.split("\n", 1)[0] ?? "")) return "json";
   // evtxexport banner, or any text line before the first event
   if (!firstLine.includes("<") && /^(?:[^\n]*\n){0,5}\s*<(?:\w+:)?Event[\s>]/.test(trimmed)) return "xml";
   // CSV: a header line of delimited names (unquoted names have no spaces; quoted ones may)

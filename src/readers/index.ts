@@ -192,7 +192,15 @@ export async function* readInputs(inputs: string[], opts: ReadInputsOptions = {}
         });
         return;
       }
-      yield* readStream(name, gunzipGuarded(stream, maxRatio), depth + 1);
+      // Read up to the damage of a cut or damaged .gz, then say where the rest was lost.
+      const onDamage = (reason: string, compressedBytes: number, inflatedBytes: number) =>
+        report({
+          file: name,
+          location: `compressed offset ${compressedBytes} (after ${inflatedBytes} decompressed bytes)`,
+          reason: `${reason} (read up to the damage)`,
+          lost: "rest",
+        });
+      yield* readStream(name, gunzipGuarded(stream, maxRatio, onDamage), depth + 1);
       return;
     }
     if (compression === "zip") {
@@ -292,6 +300,15 @@ export async function* readInputs(inputs: string[], opts: ReadInputsOptions = {}
     try {
       for (const member of zip.members) {
         const memberName = `${name}!${member.name}`;
+        if (member.unsafeName !== undefined) {
+          report({
+            file: memberName,
+            location: "offset 0",
+            reason: `unsafe member name (not read): ${member.unsafeName}`,
+            lost: "file",
+          });
+          continue;
+        }
         if (member.encrypted) {
           report({
             file: memberName,
@@ -324,28 +341,40 @@ export async function* readInputs(inputs: string[], opts: ReadInputsOptions = {}
     }
   }
 
-  function streamFailure(file: string, err: unknown): ReadIssue {
+  /** A read that failed; `afterBytes` when records were read before it (only the rest is lost). */
+  function streamFailure(file: string, err: unknown, afterBytes?: number): ReadIssue {
+    const lost = afterBytes === undefined ? "file" : "rest";
     if (err instanceof DecompressionLimitError) {
-      return { file, location: `offset ${err.inflated}`, reason: err.message, lost: "file" };
+      return { file, location: `offset ${err.inflated}`, reason: err.message, lost };
     }
-    return { file, location: "offset 0", reason: `read failed: ${errorMessage(err)}`, lost: "file" };
+    const location = afterBytes === undefined ? "offset 0" : `within the first ${afterBytes} bytes read`;
+    return { file, location, reason: `read failed: ${errorMessage(err)}`, lost };
   }
 
   async function* readFile(file: string): AsyncGenerator<WinEvent[]> {
     let size = -1;
+    let regular = false;
     try {
-      size = (await stat(file)).size;
+      const st = await stat(file);
+      size = st.size;
+      regular = st.isFile();
     } catch (err) {
       report(cannotOpen(file, err));
       return;
     }
-    opts.onFile?.(file, size);
+    opts.onFile?.(file, regular ? size : -1);
+    const recordsBefore = stats.records;
+    const counter: ByteCounter = { bytes: 0 };
     try {
-      const counter: ByteCounter = { bytes: 0 };
-      yield* readStream(file, countedBytes(openSource(file), counter), 0, { path: file, size, counter });
+      // Only a regular file may be reopened by path for random access (EVTX, zip). A pipe, FIFO,
+      // process substitution (/dev/fd/N) or socket is read once, from the stream that was sniffed:
+      // EVTX is then read as a stream and a zip spilled to a temporary file.
+      const disk = regular ? { path: file, size, counter } : undefined;
+      yield* readStream(file, countedBytes(openSource(file), counter), 0, disk);
     } catch (err) {
       if (isFatal(err)) throw err;
-      report(streamFailure(file, err));
+      // Records already read from the file: only the rest is lost.
+      report(streamFailure(file, err, stats.records > recordsBefore ? counter.bytes : undefined));
     }
   }
 

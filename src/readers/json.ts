@@ -487,6 +487,16 @@ function rawRecordMayMatch(text: string, filter: SystemPredicate): boolean {
 /** Unknown-dialect records held back while no event has been recognised yet in a file. */
 const MAX_HELD_UNKNOWN = 100;
 
+function isOneLineObject(line: string): boolean {
+  if (!line.startsWith("{") || !line.endsWith("}")) return false;
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function* readJsonStream(
   stream: AsyncIterable<Uint8Array>,
   file: string,
@@ -499,15 +509,24 @@ export async function* readJsonStream(
   const firstNl = headText.indexOf("\n");
   const firstLine = (firstNl < 0 ? headText : headText.slice(0, firstNl)).trim();
   let ndjson = false;
-  if (firstLine.startsWith("{") && firstLine.endsWith("}")) {
-    try {
-      JSON.parse(firstLine);
-      ndjson = true;
-    } catch {
-      ndjson = false;
-    }
+  if (isOneLineObject(firstLine)) {
+    ndjson = true;
   } else if (firstLine.startsWith("{") && firstNl < 0 && head.length >= 64 * 1024) {
     ndjson = true; // a first line longer than the peek window: a long NDJSON record
+  } else if (!firstLine.startsWith("[") && firstNl >= 0) {
+    // A first line that is cut (`tail -c`) or broken: NDJSON when the next whole lines of the head
+    // are mostly one object each. The broken line is then reported and reading resumes at the next.
+    const lines = headText.slice(firstNl + 1).split("\n");
+    if (head.length >= 64 * 1024) lines.pop(); // the last one may be cut by the peek window
+    let objects = 0;
+    let others = 0;
+    for (const line of lines.slice(0, 50)) {
+      const t = line.trim();
+      if (t === "") continue;
+      if (isOneLineObject(t)) objects++;
+      else others++;
+    }
+    ndjson = objects > 0 && objects >= others;
   }
   let records = 0;
   let junkNoted = false;

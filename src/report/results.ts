@@ -8,13 +8,13 @@ import { createReadStream, createWriteStream, mkdtempSync, rmSync, type WriteStr
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import type { Output } from "../cli/common.js";
-import { type Alert, alertToJson, formatAlertsTable } from "../correlate/index.js";
+import { alertToJson, formatAlertsTable } from "../correlate/index.js";
 import type { LoadedRule } from "../rules/loader.js";
 import type { RunSink } from "../rules/run.js";
 import { type ResultRow, rowToStrings } from "../spl/index.js";
 import { csvLine } from "./csv.js";
 import { htmlPage, type ReportApp } from "./html/page.js";
+import type { Output } from "./output.js";
 import { RUN_RECORD_KEY, type RunRecord } from "./run-record.js";
 
 export type ResultFormat = "table" | "csv" | "json" | "ndjson" | "html";
@@ -48,6 +48,8 @@ export interface ResultWriterOptions {
   runRecord?: () => Promise<RunRecord>;
   /** html: the built front-end (src/report/html/page.ts loadReportApp). */
   app?: ReportApp;
+  /** table: fit lines to this many columns (a terminal's width), cutting the widest columns. */
+  width?: number;
 }
 
 function columnsOf(row: ResultRow, columns: string[] | undefined): string[] {
@@ -80,6 +82,9 @@ export function flattenRow(
 }
 
 const TABLE_CELL_MAX = 60;
+/** Rows a table section holds to size its columns; later rows are spooled to disk and cut to fit. */
+export const TABLE_SAMPLE_ROWS = 1000;
+const MIN_COLUMN = 6;
 
 function cell(value: string | string[] | undefined, full: boolean): string {
   const text = value === undefined ? "" : Array.isArray(value) ? value.join(" | ") : value;
@@ -87,25 +92,91 @@ function cell(value: string | string[] | undefined, full: boolean): string {
   return !full && oneLine.length > TABLE_CELL_MAX ? `${oneLine.slice(0, TABLE_CELL_MAX - 1)}…` : oneLine;
 }
 
-/** A fixed-width text table. */
-export function formatTextTable(columns: string[], rows: FlatRow[], full: boolean): string {
+function cut(text: string, width: number): string {
+  return text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text;
+}
+
+/**
+ * Column widths from the header and a sample of rows (never a spread over all cells). With `maxWidth`
+ * (a terminal's columns) the widest columns shrink until a line fits, down to a small minimum.
+ */
+export function columnWidths(columns: string[], sample: string[][], maxWidth?: number): number[] {
+  const widths = columns.map((c) => c.length);
+  for (const r of sample)
+    for (let i = 0; i < widths.length; i++) if ((r[i]?.length ?? 0) > widths[i]) widths[i] = r[i].length;
+  if (maxWidth !== undefined && maxWidth > 0) {
+    const total = () => widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1);
+    while (total() > maxWidth) {
+      let widest = 0;
+      for (let i = 1; i < widths.length; i++) if (widths[i] > widths[widest]) widest = i;
+      if (widths[widest] <= MIN_COLUMN) break;
+      widths[widest]--;
+    }
+  }
+  return widths;
+}
+
+function tableLine(values: string[], widths: number[], fit: boolean): string {
+  return values
+    .map((v, i) => (fit ? cut(v, widths[i]) : v).padEnd(widths[i]))
+    .join("  ")
+    .trimEnd();
+}
+
+/** A fixed-width text table (small tables: rules list, validate). */
+export function formatTextTable(
+  columns: string[],
+  rows: FlatRow[],
+  full: boolean,
+  maxWidth?: number,
+): string {
   const cells = rows.map((r) => columns.map((c) => cell(r[c], full)));
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i].length)));
-  const line = (values: string[]) =>
-    values
-      .map((v, i) => v.padEnd(widths[i]))
-      .join("  ")
-      .trimEnd();
-  const out = [line(columns), line(widths.map((w) => "-".repeat(w)))];
-  for (const r of cells) out.push(line(r));
+  const widths = columnWidths(columns, cells, full ? undefined : maxWidth);
+  const fit = maxWidth !== undefined && !full;
+  const out = [
+    tableLine(columns, widths, fit),
+    tableLine(
+      widths.map((w) => "-".repeat(w)),
+      widths,
+      false,
+    ),
+  ];
+  for (const r of cells) out.push(tableLine(r, widths, fit));
   return `${out.join("\n")}\n`;
+}
+
+/** Lines appended to a temporary file and read back in order: memory stays flat in the row count. */
+class Spool {
+  private stream: WriteStream | undefined;
+  private file: string | undefined;
+  constructor(private readonly dirOf: () => string) {}
+  async append(line: string): Promise<void> {
+    if (!this.stream) {
+      this.file = path.join(this.dirOf(), `${Math.random().toString(36).slice(2)}.spool`);
+      this.stream = createWriteStream(this.file);
+    }
+    if (!this.stream.write(`${line}\n`))
+      await new Promise<void>((r) => this.stream!.once("drain", () => r()));
+  }
+  async *lines(): AsyncGenerator<string> {
+    if (!this.stream || !this.file) return;
+    const ws = this.stream;
+    await new Promise<void>((resolve, reject) =>
+      ws.end((err?: Error | null) => (err ? reject(err) : resolve())),
+    );
+    const rl = createInterface({ input: createReadStream(this.file), crlfDelay: Number.POSITIVE_INFINITY });
+    for await (const line of rl) yield line;
+  }
 }
 
 interface RuleSection {
   rule: LoadedRule;
   columns: string[] | undefined;
-  rows: FlatRow[];
-  alerts: Alert[];
+  /** Displayed columns, fixed by the first row. */
+  shown: string[] | undefined;
+  sample: string[][];
+  count: number;
+  rest: Spool;
 }
 
 export function createResultWriter(
@@ -121,34 +192,71 @@ export function createResultWriter(
     transformingOf.set(rule.id, t);
     return t;
   };
+  let spoolDir: string | undefined;
+  const dirOf = () => {
+    spoolDir ??= mkdtempSync(path.join(tmpdir(), "dcomhunt-results-"));
+    return spoolDir;
+  };
+  const removeSpool = () => {
+    if (spoolDir) rmSync(spoolDir, { recursive: true, force: true });
+    spoolDir = undefined;
+  };
 
   if (format === "table") {
+    const full = opts.full === true;
     const sections = new Map<string, RuleSection>(
-      rules.map((r) => [r.id, { rule: r, columns: undefined, rows: [], alerts: [] }]),
+      rules.map((r) => [
+        r.id,
+        { rule: r, columns: undefined, shown: undefined, sample: [], count: 0, rest: new Spool(dirOf) },
+      ]),
     );
     return {
-      row(rule, row, columns) {
+      async row(rule, row, columns) {
         const s = sections.get(rule.id)!;
-        s.columns ??= columnsOf(row, columns);
-        s.rows.push(flattenRow(rule, row, columns, opts.tz, isTransforming(rule, row), "table"));
+        const flat = flattenRow(rule, row, columns, opts.tz, isTransforming(rule, row), "table");
+        if (!s.shown) {
+          s.columns = columnsOf(row, columns);
+          const cols = s.columns.filter((c) => !c.startsWith("_") || c === "_time" || c === "_raw");
+          s.shown = cols.length ? cols : Object.keys(flat);
+        }
+        const cells = s.shown.map((c) => cell(flat[c], full));
+        s.count++;
+        if (s.sample.length < TABLE_SAMPLE_ROWS) s.sample.push(cells);
+        else await s.rest.append(JSON.stringify(cells));
       },
-      alert(rule, alert) {
-        sections.get(rule.id)!.alerts.push(alert);
+      async alert(rule, alert) {
+        const s = sections.get(rule.id)!;
+        s.count++;
+        await s.rest.append(JSON.stringify(formatAlertsTable([alert], { explain: opts.explain })));
       },
       async finish() {
-        for (const s of sections.values()) {
-          const n = s.rule.sequence ? s.alerts.length : s.rows.length;
-          const unit = s.rule.sequence ? "alert" : "row";
-          out.write(`== ${s.rule.name} [${s.rule.id}]: ${n} ${unit}${n === 1 ? "" : "s"}\n`);
-          if (s.rule.sequence) {
-            if (s.alerts.length) out.write(formatAlertsTable(s.alerts, { explain: opts.explain }));
-          } else if (s.rows.length) {
-            const cols = (s.columns ?? []).filter((c) => !c.startsWith("_") || c === "_time" || c === "_raw");
-            out.write(
-              formatTextTable(cols.length ? cols : Object.keys(s.rows[0]), s.rows, opts.full === true),
-            );
+        try {
+          for (const s of sections.values()) {
+            const n = s.count;
+            const unit = s.rule.sequence ? "alert" : "row";
+            await out.write(`== ${s.rule.name} [${s.rule.id}]: ${n} ${unit}${n === 1 ? "" : "s"}\n`);
+            if (s.rule.sequence) {
+              for await (const line of s.rest.lines()) await out.write(JSON.parse(line) as string);
+            } else if (s.shown && n) {
+              const widths = columnWidths(s.shown, s.sample, full ? undefined : opts.width);
+              const fit = !full;
+              await out.write(`${tableLine(s.shown, widths, fit)}\n`);
+              await out.write(
+                `${tableLine(
+                  widths.map((w) => "-".repeat(w)),
+                  widths,
+                  false,
+                )}\n`,
+              );
+              for (const r of s.sample) await out.write(`${tableLine(r, widths, fit)}\n`);
+              s.sample = [];
+              for await (const line of s.rest.lines())
+                await out.write(`${tableLine(JSON.parse(line) as string[], widths, fit)}\n`);
+            }
+            await out.write("\n");
           }
-          out.write("\n");
+        } finally {
+          removeSpool();
         }
       },
     };
@@ -161,33 +269,30 @@ export function createResultWriter(
     if (page) out.write(page.open());
     const details = opts.details === true || page !== undefined;
     const emit = (obj: Record<string, unknown>) => {
-      if (page) out.write(page.element(obj));
-      else if (format === "ndjson") out.write(`${JSON.stringify(obj)}\n`);
-      else {
-        out.write(`${first ? "[\n" : ",\n"}${JSON.stringify(obj)}`);
-        first = false;
-      }
+      if (page) return out.write(page.element(obj));
+      if (format === "ndjson") return out.write(`${JSON.stringify(obj)}\n`);
+      const text = `${first ? "[\n" : ",\n"}${JSON.stringify(obj)}`;
+      first = false;
+      return out.write(text);
     };
     return {
-      row(rule, row, columns) {
-        emit(flattenRow(rule, row, columns, opts.tz, isTransforming(rule, row)));
+      async row(rule, row, columns) {
+        await emit(flattenRow(rule, row, columns, opts.tz, isTransforming(rule, row)));
       },
-      alert(_rule, alert) {
-        emit(alertToJson(alert, { explain: opts.explain, details }));
+      async alert(_rule, alert) {
+        await emit(alertToJson(alert, { explain: opts.explain, details }));
       },
       async finish() {
-        if (opts.runRecord) emit({ [RUN_RECORD_KEY]: await opts.runRecord() });
-        if (page) out.write(page.close());
-        else if (format === "json") out.write(first ? "[]\n" : "\n]\n");
+        if (opts.runRecord) await emit({ [RUN_RECORD_KEY]: await opts.runRecord() });
+        if (page) await out.write(page.close());
+        else if (format === "json") await out.write(first ? "[]\n" : "\n]\n");
       },
     };
   }
 
   // CSV: the header must come first but columns are only known as rows arrive, so rows are spooled
   // to a temporary file (bounded memory) and written with the union of columns at the end.
-  const dir = mkdtempSync(path.join(tmpdir(), "dcomhunt-results-"));
-  const spoolPath = path.join(dir, "rows.ndjson");
-  const spool: WriteStream = createWriteStream(spoolPath);
+  const spool = new Spool(dirOf);
   const columns: string[] = [];
   const known = new Set<string>();
   const addColumns = (names: string[]) => {
@@ -200,8 +305,7 @@ export function createResultWriter(
   };
   const write = async (obj: Record<string, unknown>) => {
     addColumns(Object.keys(obj).filter((k) => !(PROVENANCE_FIELDS as readonly string[]).includes(k)));
-    if (!spool.write(`${JSON.stringify(obj)}\n`))
-      await new Promise<void>((r) => spool.once("drain", () => r()));
+    await spool.append(JSON.stringify(obj));
   };
   return {
     async row(rule, row, cols) {
@@ -212,22 +316,15 @@ export function createResultWriter(
       await write({ ...json, evidence: JSON.stringify(json.evidence) });
     },
     async finish() {
-      await new Promise<void>((resolve, reject) =>
-        spool.end((err?: Error | null) => (err ? reject(err) : resolve())),
-      );
       try {
         const header = [...columns, ...PROVENANCE_FIELDS];
-        out.write(csvLine(header));
-        const rl = createInterface({
-          input: createReadStream(spoolPath),
-          crlfDelay: Number.POSITIVE_INFINITY,
-        });
-        for await (const line of rl) {
+        await out.write(csvLine(header));
+        for await (const line of spool.lines()) {
           const obj = JSON.parse(line) as FlatRow;
-          out.write(csvLine(header.map((h) => obj[h])));
+          await out.write(csvLine(header.map((h) => obj[h])));
         }
       } finally {
-        rmSync(dir, { recursive: true, force: true });
+        removeSpool();
       }
     },
   };

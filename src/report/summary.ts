@@ -19,7 +19,12 @@ export interface RunSummary {
 const MAX_ISSUES_SHOWN = 20;
 
 export function formatIssue(issue: ReadIssue): string {
-  const lost = issue.lost === "none" ? "still read" : `${issue.lost} skipped`;
+  const lost =
+    issue.lost === "none"
+      ? "still read"
+      : issue.lost === "rest"
+        ? "rest of the file skipped"
+        : `${issue.lost} skipped`;
   const n = issue.skippedRecords ? `, ${issue.skippedRecords} record(s)` : "";
   return `${issue.file}: ${issue.location}: ${issue.reason} (${lost}${n})`;
 }
@@ -41,5 +46,18 @@ export function formatSummary(s: RunSummary): string {
     if (s.issues.length > MAX_ISSUES_SHOWN) out.push(`  ... ${s.issues.length - MAX_ISSUES_SHOWN} more`);
   }
   for (const l of s.lines ?? []) out.push(l);
+  return `${out.join("\n")}\n`;
+}
+
+/**
+ * What `-q` still shows: input that could not be read (quiet hides the summary, never a loss). Empty
+ * when nothing was lost.
+ */
+export function formatQuietIssues(issues: ReadIssue[], issueCounts: Map<string, number>): string {
+  const lost = issues.filter((i) => i.lost !== "none");
+  if (!lost.length) return "";
+  const total = [...issueCounts.values()].reduce((a, b) => a + b, 0);
+  const out = lost.slice(0, MAX_ISSUES_SHOWN).map((i) => `dcomhunt: ${formatIssue(i)}`);
+  if (total > out.length) out.push(`dcomhunt: ... ${total - out.length} more input problem(s)`);
   return `${out.join("\n")}\n`;
 }

@@ -39,7 +39,12 @@ export interface RuleProblem {
 
 export class RuleError extends Error {
   constructor(readonly problems: RuleProblem[]) {
-    super(problems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.message}`).join("\n"));
+    // A problem with no place in a file (line 0: a selector that names nothing) is the message alone.
+    super(
+      problems
+        .map((p) => (p.line > 0 ? `${p.file}:${p.line}:${p.col}: ${p.message}` : `${p.file}: ${p.message}`))
+        .join("\n"),
+    );
     this.name = "RuleError";
   }
 }
@@ -160,7 +165,44 @@ function passesChecks(rule: LoadedRule, checks: RuleChecks): boolean {
   return true;
 }
 
+/** Rule files larger than this are refused (the biggest bundled rule is a few KB). */
+export const MAX_RULE_FILE_BYTES = 1 << 20;
+/** Alias expansions allowed in one rule file (YAML's own guard against "billion laughs"). */
+export const MAX_YAML_ALIASES = 100;
+
+/** The document as plain data; an alias bomb is a positioned rule error, not a crash. */
+function yamlValue(doc: ReturnType<typeof parseDocument>, lc: LineCounter, file: string): unknown {
+  const { visit } = yaml();
+  try {
+    return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (err) {
+    if (!(err instanceof ReferenceError) && !(err instanceof RangeError)) throw err;
+    let at = 0;
+    visit(doc, {
+      Alias(_key, node) {
+        at = node.range?.[0] ?? 0;
+        return visit.BREAK;
+      },
+    });
+    const pos = lc.linePos(at);
+    const message =
+      err instanceof RangeError
+        ? "YAML: nested too deeply"
+        : `YAML: aliases expand to too many nodes (at most ${MAX_YAML_ALIASES} alias expansions per file)`;
+    throw new RuleError([{ file, line: pos.line, col: pos.col, message }]);
+  }
+}
+
 export function parseRuleText(text: string, file: string, checks: RuleChecks = {}): LoadedRule {
+  if (text.length > MAX_RULE_FILE_BYTES)
+    throw new RuleError([
+      {
+        file,
+        line: 1,
+        col: 1,
+        message: `rule file too large (${text.length} characters, at most ${MAX_RULE_FILE_BYTES})`,
+      },
+    ]);
   const { isScalar, isSeq, LineCounter, parseDocument } = yaml();
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
@@ -170,7 +212,7 @@ export function parseRuleText(text: string, file: string, checks: RuleChecks = {
     problems.push({ file, line: pos.line, col: pos.col, message: `YAML: ${e.message.split("\n")[0]}` });
   }
   if (problems.length) throw new RuleError(problems);
-  const value = doc.toJS() as unknown;
+  const value = yamlValue(doc, lc, file);
   // Dispatch by content: a security_content detection has its own shape (security-content.ts).
   if (isSecurityContentDetection(value)) return securityContentRule(value, file);
   const validateRule = schemaValidator<RuleDefinition>("rule-schema", ruleSchema);
@@ -281,6 +323,15 @@ export function loadRuleFiles(files: string[], checks: RuleChecks = {}): LoadedR
           { file, line: 1, col: 1, message: `cannot read rule file: ${(err as Error).message}` },
         ]);
       }
+      if (text.length > MAX_RULE_FILE_BYTES)
+        throw new RuleError([
+          {
+            file,
+            line: 1,
+            col: 1,
+            message: `rule file too large (${text.length} characters, at most ${MAX_RULE_FILE_BYTES})`,
+          },
+        ]);
       if (isSigmaText(text))
         sigma.push(...parseSigmaText(text, file, { placeholders: checks.sigmaPlaceholders }));
       else {
@@ -323,6 +374,11 @@ export function loadRuleFiles(files: string[], checks: RuleChecks = {}): LoadedR
  * (bundled), or a path to a rule file or folder. Duplicates (same id) are kept once. Unknown selectors
  * are a usage error (thrown as RuleError at 1:1 of the selector).
  */
+function namesBundled(rules: LoadedRule[], sel: string): boolean {
+  const lower = sel.toLowerCase();
+  return rules.some((r) => r.pack === sel || r.id.toLowerCase() === lower || r.name.toLowerCase() === lower);
+}
+
 export function selectRules(
   selectors: string[],
   checks: RuleChecks = {},
@@ -341,10 +397,15 @@ export function selectRules(
   const out = new Map<string, LoadedRule>();
   for (const sel of wanted) {
     let found: LoadedRule[];
-    if (
+    // A path when it looks like one, or when it is an existing folder that names no bundled pack or rule.
+    const isPath =
       existsSync(sel) &&
-      (sel.includes("/") || sel.includes("\\") || /\.ya?ml$/i.test(sel) || sel === ".")
-    ) {
+      (sel.includes("/") ||
+        sel.includes("\\") ||
+        /\.ya?ml$/i.test(sel) ||
+        sel === "." ||
+        (statSync(sel).isDirectory() && sel !== "all" && !namesBundled(getBundled(), sel)));
+    if (isPath) {
       // A security_content checkout: its detections/ folder (macros, lookups and stories sit beside it).
       const dir =
         statSync(sel).isDirectory() && securityContentRoot(sel) === path.resolve(sel)
@@ -362,9 +423,9 @@ export function selectRules(
         const packs = [...new Set(getBundled().map((r) => r.pack))].sort().join(", ");
         throw new RuleError([
           {
-            file: "--rules",
-            line: 1,
-            col: 1,
+            file: "dcomhunt",
+            line: 0,
+            col: 0,
             message: `no rule, pack or rule file named '${sel}' (packs: ${packs}, all; or give a path)`,
           },
         ]);

@@ -64,6 +64,11 @@ export interface RunResult {
   events: number;
   rowsPerRule: Map<string, number>;
   seconds: number;
+  /**
+   * Correlation state dropped per sequence rule (by rule id): partial matches evicted past max_partials,
+   * events without a time the engine could not place. Reported in the run summary.
+   */
+  dropped?: Map<string, { evicted: number; untimed: number }>;
   /** A push-down predicate filtered the records before they were counted. */
   filtered: boolean;
 }
@@ -333,6 +338,11 @@ export async function runRules(
   } finally {
     for (const q of queues) q.close();
   }
+  const dropped = new Map<string, { evicted: number; untimed: number }>();
+  for (const c of sequences) {
+    const st = c.engine.stats();
+    if (st.evicted || st.untimed) dropped.set(c.rule.id, { evicted: st.evicted, untimed: st.untimed });
+  }
   for (const c of sequences) merger.add(c.engine.flush());
   await emitAlerts(merger.flush());
   await failed;
@@ -343,6 +353,7 @@ export async function runRules(
     events,
     rowsPerRule,
     seconds: (performance.now() - started) / 1000,
+    dropped,
     filtered: filter !== undefined,
   };
 }

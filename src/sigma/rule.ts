@@ -140,7 +140,22 @@ export function parseSigmaText(text: string, file: string, opts: SigmaOptions = 
       problems.push({ file, line: p.line, col: p.col, message: `YAML: ${e.message.split("\n")[0]}` });
     }
     if (doc.errors.length) continue;
-    const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      if (!(err instanceof ReferenceError) && !(err instanceof RangeError)) throw err;
+      const p = lc.linePos((doc.contents as Node | null)?.range?.[0] ?? 0);
+      problems.push({
+        file,
+        ...p,
+        message:
+          err instanceof RangeError
+            ? "YAML: nested too deeply"
+            : "YAML: aliases expand to too many nodes (at most 100 alias expansions per document)",
+      });
+      continue;
+    }
     if (value === null || value === undefined) continue;
     const at = (path: (string | number)[]) => {
       let node: Node | null = doc.contents as Node | null;

@@ -53,10 +53,18 @@ export class SplError extends Error {
     readonly reason: string,
     lineText = "",
   ) {
+    // A long line is shown as a window around the column (a 40 KB one-line search stays readable).
+    let shown = lineText;
+    let caret = Math.max(0, col - 1);
+    if (shown.length > 120) {
+      const start = Math.max(0, caret - 60);
+      shown = `${start > 0 ? "…" : ""}${shown.slice(start, start + 120)}${start + 120 < lineText.length ? "…" : ""}`;
+      caret = caret - start + (start > 0 ? 1 : 0);
+    }
     super(
       lineText === ""
         ? `${file}:${line}:${col}: ${reason}`
-        : `${file}:${line}:${col}: ${reason}\n${lineText}\n${" ".repeat(Math.max(0, col - 1))}^`,
+        : `${file}:${line}:${col}: ${reason}\n${shown}\n${" ".repeat(caret)}^`,
     );
     this.name = "SplError";
   }

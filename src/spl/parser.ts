@@ -18,6 +18,7 @@ import type {
 } from "./ast.js";
 import { SourceText, SplError } from "./errors.js";
 import { type ArgToken, lexArgs, Scanner, unescapeEvalString, unescapeSearchString } from "./lexer.js";
+import { checkExpressionDepth, MAX_COMMANDS, MAX_SPL_LENGTH, NestingGuard } from "./limits.js";
 import { expandMacros, type MacroTable } from "./macros.js";
 
 export interface ParseOptions {
@@ -27,9 +28,24 @@ export interface ParseOptions {
 
 export function parseSpl(text: string, opts: ParseOptions = {}): Pipeline {
   const file = opts.file ?? "spl";
+  if (text.length > MAX_SPL_LENGTH)
+    throw new SourceText(text.slice(0, 1), file).error(
+      0,
+      `search too long (${text.length} characters, at most ${MAX_SPL_LENGTH})`,
+    );
   const expanded = expandMacros(text, opts.macros, file);
   const src = new SourceText(expanded, file);
+  if (expanded.length > MAX_SPL_LENGTH)
+    throw src.error(
+      0,
+      `search too long after macro expansion (${expanded.length} characters, at most ${MAX_SPL_LENGTH})`,
+    );
   const segments = splitPipes(src);
+  if (segments.length > MAX_COMMANDS)
+    throw src.error(
+      segments[MAX_COMMANDS].start,
+      `too many commands (${segments.length}, at most ${MAX_COMMANDS})`,
+    );
   const commands: Command[] = [];
   segments.forEach((seg, i) => {
     const s = new Scanner(src, seg.start, seg.end);
@@ -56,6 +72,7 @@ export function parseSpl(text: string, opts: ParseOptions = {}): Pipeline {
       commands.push(parseCommand(s));
     }
   });
+  for (const cmd of commands) checkExpressionDepth(cmd, src);
   return { kind: "pipeline", commands, text: expanded, file };
 }
 
@@ -258,10 +275,13 @@ function readSearchValue(s: Scanner): SearchValue {
 
 class SearchParser {
   i = 0;
+  readonly guard: NestingGuard;
   constructor(
     readonly s: Scanner,
     readonly toks: SearchToken[],
-  ) {}
+  ) {
+    this.guard = new NestingGuard(s.src);
+  }
 
   peek(): SearchToken | undefined {
     return this.toks[this.i];
@@ -317,7 +337,12 @@ class SearchParser {
       const n = this.peek();
       if (n === undefined || n.kind === ")")
         throw this.s.error("expected a search term after 'NOT'", n?.pos ?? this.s.end);
-      return { kind: "not", pos: t.pos, expr: this.parseNot() };
+      this.guard.enter(t.pos);
+      try {
+        return { kind: "not", pos: t.pos, expr: this.parseNot() };
+      } finally {
+        this.guard.leave();
+      }
     }
     return this.parsePrimary();
   }
@@ -326,7 +351,9 @@ class SearchParser {
     const t = this.toks[this.i++];
     if (t === undefined) throw this.s.error("expected a search term", this.s.end);
     if (t.kind === "(") {
+      this.guard.enter(t.pos);
       const inner = this.parseAnd(true);
+      this.guard.leave();
       const close = this.peek();
       if (close?.kind !== ")")
         throw this.s.error(
@@ -449,10 +476,13 @@ const EVAL_BOOL_OPS = new Set(["AND", "OR", "XOR", "NOT"]);
 
 class EvalParser {
   i = 0;
+  readonly guard: NestingGuard;
   constructor(
     readonly s: Scanner,
     readonly toks: EvalToken[],
-  ) {}
+  ) {
+    this.guard = new NestingGuard(s.src);
+  }
 
   peek(): EvalToken {
     return this.toks[this.i];
@@ -476,7 +506,12 @@ class EvalParser {
   }
 
   parseExpr(): EvalExpr {
-    return this.parseBinary(0);
+    this.guard.enter(this.peek()?.pos ?? this.s.end);
+    try {
+      return this.parseBinary(0);
+    } finally {
+      this.guard.leave();
+    }
   }
 
   static LEVELS: string[][] = [["XOR"], ["OR"], ["AND"]];
@@ -498,7 +533,12 @@ class EvalParser {
     const t = this.peek();
     if (this.isOp("NOT", t)) {
       this.i++;
-      return { kind: "unary", pos: t.pos, op: "NOT", expr: this.parseNot() };
+      this.guard.enter(t.pos);
+      try {
+        return { kind: "unary", pos: t.pos, op: "NOT", expr: this.parseNot() };
+      } finally {
+        this.guard.leave();
+      }
     }
     return this.parseComparison();
   }
@@ -561,12 +601,17 @@ class EvalParser {
     const t = this.peek();
     if (this.isOp("-", t) || this.isOp("+", t)) {
       this.i++;
-      return {
-        kind: "unary",
-        pos: t.pos,
-        op: (t as { value: string }).value as "-" | "+",
-        expr: this.parseUnary(),
-      };
+      this.guard.enter(t.pos);
+      try {
+        return {
+          kind: "unary",
+          pos: t.pos,
+          op: (t as { value: string }).value as "-" | "+",
+          expr: this.parseUnary(),
+        };
+      } finally {
+        this.guard.leave();
+      }
     }
     return this.parsePrimary();
   }

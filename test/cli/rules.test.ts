@@ -4,8 +4,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { run } from "../../src/cli/main.js";
+import { corpusDir, skipUnless } from "../helpers/env.js";
 
-const corpus = path.resolve(process.cwd(), "../shared/corpus");
+const corpus = corpusDir;
 const tmp = mkdtempSync(path.join(tmpdir(), "dcomhunt-rules-test-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -41,7 +42,7 @@ describe("dcomhunt rules", () => {
   });
 
   test("lint with inputs names the comparisons that match nothing in the data", {
-    skip: existsSync(corpus) ? false : `corpus absent: ${corpus}`,
+    skip: skipUnless(existsSync(corpus), `corpus absent: ${corpus}`),
   }, async () => {
     const { value } = await json([
       "rules",

@@ -9,9 +9,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { run } from "../../src/cli/main.js";
+import { corpusDir, skipUnless } from "../helpers/env.js";
 
-const corpus = path.resolve(process.cwd(), "../shared/corpus");
-const skipCorpus = existsSync(corpus) ? false : `corpus absent: ${corpus}`;
+const corpus = corpusDir;
+const skipCorpus = skipUnless(existsSync(corpus), `corpus absent: ${corpus}`);
 const tmp = mkdtempSync(path.join(tmpdir(), "dcomhunt-scan-test-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 

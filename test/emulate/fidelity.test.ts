@@ -14,9 +14,10 @@ import { fileURLToPath } from "node:url";
 import { emulate, scenarios } from "../../src/emulate/index.js";
 import { EVENT_KINDS, type EventKind } from "../../src/emulate/schemas.js";
 import type { WinEvent } from "../../src/events/model.js";
+import { skipUnless } from "../helpers/env.js";
 
 const CORPUS = path.resolve(fileURLToPath(import.meta.url), "../../../../shared/corpus");
-const skip = existsSync(CORPUS) ? false : `corpus absent: ${CORPUS}`;
+const skip = skipUnless(existsSync(CORPUS), `corpus absent: ${CORPUS}`);
 
 const kindKey = (provider: string, eventID: string, version: string) => `${provider}|${eventID}|${version}`;
 

@@ -8,11 +8,12 @@ import type { SystemFields, WinEvent, XmlElement } from "../../src/events/model.
 import { ticksFromIso } from "../../src/events/time.js";
 import { renderEventXml } from "../../src/events/xml.js";
 import { readXml } from "../../src/readers/xml.js";
+import { skipUnless } from "../helpers/env.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtures = path.resolve(here, "../fixtures/readers");
 const golden = path.resolve(here, "../../../shared/corpus/golden");
-const goldenSkip = existsSync(golden) ? false : `corpus absent: ${golden}`;
+const goldenSkip = skipUnless(existsSync(golden), `corpus absent: ${golden}`);
 
 async function collect(gen: AsyncIterable<WinEvent>): Promise<WinEvent[]> {
   const out: WinEvent[] = [];

@@ -10,13 +10,14 @@ import { describe, test } from "node:test";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { parse, parseAllDocuments } from "yaml";
 import { exportRule } from "../../src/export/index.js";
+import { skipUnless } from "../helpers/env.js";
 import { bundledRules, extraRules, repoRoot, seedRule } from "./helpers.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: a parsed Sigma document, probed by the assertions below
 type SigmaDoc = Record<string, any>;
 
 const schemaDir = path.resolve(repoRoot, "../shared/reference/sigma-schema");
-const skip = existsSync(schemaDir) ? false : `Sigma schemas absent: ${schemaDir}`;
+const skip = skipUnless(existsSync(schemaDir), `Sigma schemas absent: ${schemaDir}`);
 
 function validators() {
   const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });

@@ -18,6 +18,7 @@ import type { WinEvent } from "../../src/events/model.js";
 import { analyzeSearchRule, referencedFields } from "../../src/export/query.js";
 import { toSql } from "../../src/export/sql.js";
 import { type LoadedRule, parseRuleText } from "../../src/rules/loader.js";
+import { skipUnless } from "../helpers/env.js";
 import {
   type Cell,
   canonicalRows,
@@ -160,7 +161,10 @@ async function startClickHouse(dir: string): Promise<{ port: number; proc: Child
 }
 
 describe("sql target: ClickHouse 18.16 differential", {
-  skip: CLICKHOUSE ? false : "clickhouse-server absent (apt-get install -y clickhouse-server)",
+  skip: skipUnless(
+    CLICKHOUSE !== undefined,
+    "clickhouse-server absent (apt-get install -y clickhouse-server)",
+  ),
 }, () => {
   let server: { port: number; proc: ChildProcess } | undefined;
   let chDir = "";

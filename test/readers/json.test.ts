@@ -8,11 +8,12 @@ import { eventDataValue, type ReadIssue, type WinEvent } from "../../src/events/
 import { keywordsText } from "../../src/readers/flat.js";
 import { parseJsonExact, readJson } from "../../src/readers/json.js";
 import { readXml } from "../../src/readers/xml.js";
+import { skipUnless } from "../helpers/env.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtures = path.resolve(here, "../fixtures/readers");
 const attacks = path.resolve(here, "../../../shared/corpus/attacks");
-const attacksSkip = existsSync(attacks) ? false : `corpus absent: ${attacks}`;
+const attacksSkip = skipUnless(existsSync(attacks), `corpus absent: ${attacks}`);
 
 async function collect(gen: AsyncIterable<WinEvent>): Promise<WinEvent[]> {
   const out: WinEvent[] = [];
@@ -339,7 +340,7 @@ describe("push-down before JSON parsing", () => {
   for (const name of files) {
     const file = path.join(attacks, name);
     test(`${name}: the raw pre-filter keeps exactly what parsing then filtering keeps`, {
-      skip: existsSync(file) ? false : `corpus absent: ${file}`,
+      skip: skipUnless(existsSync(file), `corpus absent: ${file}`),
     }, async () => {
       const all = await collect(readJson(file));
       const expected = all

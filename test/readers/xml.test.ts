@@ -5,11 +5,12 @@ import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { eventDataValue, type ReadIssue, type WinEvent } from "../../src/events/model.js";
 import { parseEventXml, readXml } from "../../src/readers/xml.js";
+import { skipUnless } from "../helpers/env.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtures = path.resolve(here, "../fixtures/readers");
 const golden = path.resolve(here, "../../../shared/corpus/golden");
-const goldenSkip = existsSync(golden) ? false : `corpus absent: ${golden}`;
+const goldenSkip = skipUnless(existsSync(golden), `corpus absent: ${golden}`);
 
 async function collect(gen: AsyncIterable<WinEvent>): Promise<WinEvent[]> {
   const out: WinEvent[] = [];

@@ -16,9 +16,10 @@ import {
   incidentsOf,
   scanFiles,
 } from "../correlate/corpus-helpers.js";
+import { skipUnless } from "../helpers/env.js";
 
 const present = existsSync(path.join(corpusDir, "ground-truth.json"));
-const skip = present ? false : `corpus absent: ${corpusDir}`;
+const skip = skipUnless(present, `corpus absent: ${corpusDir}`);
 
 interface Labelled {
   host: string;

@@ -19,6 +19,7 @@ import {
   scanFiles,
   splContext,
 } from "../correlate/corpus-helpers.js";
+import { skipUnless } from "../helpers/env.js";
 
 const pack = loadDcomPack();
 
@@ -83,7 +84,7 @@ describe("dcom rule tests (the rules' own tests: entries)", () => {
   for (const rule of pack) {
     for (const t of (rule.raw.tests ?? []) as RuleTestEntry[]) {
       const file = t.file ? path.resolve(repoRoot, t.file) : undefined;
-      const skip = file && !existsSync(file) ? `corpus absent: ${corpusDir}` : false;
+      const skip = skipUnless(!file || existsSync(file), `corpus absent: ${corpusDir}`);
       test(`${rule.name}: ${t.name}`, { skip }, async () => {
         const all = file ? await alertsOfFile(file) : await alertsOfScenario(t.scenario!, [rule]);
         const alerts = all.filter((a) => a.ruleId === rule.id);

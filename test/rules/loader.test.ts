@@ -9,8 +9,9 @@ import {
   RuleError,
   selectRules,
 } from "../../src/rules/loader.js";
+import { repoRoot, skipUnless } from "../helpers/env.js";
 
-const seedSpl = path.resolve(process.cwd(), "../shared/reference/seed.spl");
+const seedSpl = path.resolve(repoRoot, "../shared/reference/seed.spl");
 
 function problemsOf(fn: () => unknown) {
   try {
@@ -42,7 +43,7 @@ severity: high
 
 describe("rule loader", () => {
   test("the bundled seed rule carries seed.spl byte for byte", {
-    skip: existsSync(seedSpl) ? false : `reference absent: ${seedSpl}`,
+    skip: skipUnless(existsSync(seedSpl), `reference absent: ${seedSpl}`),
   }, () => {
     const rule = loadRuleFile(path.join(bundledRulesDir(), "dcom_lateral_movement_seed.yml"));
     assert.equal(rule.search, readFileSync(seedSpl, "utf8"));

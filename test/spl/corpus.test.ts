@@ -10,10 +10,11 @@ import { defaultFieldViewOptions, toSplunkEvent } from "../../src/events/fields.
 import type { SystemPredicate, WinEvent } from "../../src/events/model.js";
 import { readInputs } from "../../src/readers/index.js";
 import { compileSearch } from "../../src/spl/index.js";
+import { corpusDir, repoRoot, skipUnless } from "../helpers/env.js";
 
-const corpus = path.resolve(process.cwd(), "../shared/corpus");
-const skip = existsSync(path.join(corpus, "ground-truth.json")) ? false : `corpus absent: ${corpus}`;
-const seedFile = path.resolve(process.cwd(), "../shared/reference/seed.spl");
+const corpus = corpusDir;
+const skip = skipUnless(existsSync(path.join(corpus, "ground-truth.json")), `corpus absent: ${corpus}`);
+const seedFile = path.resolve(repoRoot, "../shared/reference/seed.spl");
 
 interface Expectation {
   file: string;

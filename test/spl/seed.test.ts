@@ -4,9 +4,10 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
 import { compileSearch } from "../../src/spl/index.js";
+import { repoRoot, skipUnless } from "../helpers/env.js";
 import { run, runStrings, sysmon1, view, winEvent } from "./helpers.js";
 
-const seedFile = path.resolve(process.cwd(), "../shared/reference/seed.spl");
+const seedFile = path.resolve(repoRoot, "../shared/reference/seed.spl");
 // The seed query is also embedded so the suite runs without ../shared; the file, when present, must equal it.
 const SEED = `index=wineventlog sourcetype="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" EventCode=1
 (
@@ -37,7 +38,7 @@ const labels = async (list: ReturnType<typeof sysmon1>[]) =>
 
 describe("seed query", () => {
   test("the embedded seed query equals reference/seed.spl", {
-    skip: existsSync(seedFile) ? false : `reference absent: ${seedFile}`,
+    skip: skipUnless(existsSync(seedFile), `reference absent: ${seedFile}`),
   }, () => {
     assert.equal(readFileSync(seedFile, "utf8").trim(), SEED.trim());
   });

@@ -300,6 +300,18 @@ export function readChunk(input: ChunkInput, opts: ChunkOptions): ChunkResult {
   }
   // Records end at the free space offset when the header can be trusted; otherwise scan the chunk.
   const limit = headerOk && freeSpaceSane ? Math.min(freeSpace, buf.length) : buf.length;
+  // Record validity when the header cannot be trusted (no CRCs, damage): past a plausible free space
+  // offset lies the chunk's slack, where stale records of an earlier use of the chunk remain; a record
+  // id outside the header's first..last range belongs to a torn chunk. Neither is a live record: they
+  // are left out (Event Viewer, python-evtx and libevtx never show them). Live records past a damaged
+  // one (ids inside the range) are kept.
+  const slackFrom = !headerOk && freeSpaceSane ? freeSpace : Number.POSITIVE_INFINITY;
+  const firstId = buf.readBigUInt64LE(24);
+  const lastId = buf.readBigUInt64LE(32);
+  const idRangeSane = lastId >= firstId && lastId - firstId < 65536n;
+  // (Only when the header is not trusted: a chunk our writer or a merge made may hold ids from several
+  // channels, out of order, under a valid header.)
+  const idInRange = (id: bigint) => headerOk || !idRangeSane || (id >= firstId && id <= lastId);
   if (truncated)
     issues.push({
       file,
@@ -317,12 +329,19 @@ export function readChunk(input: ChunkInput, opts: ChunkOptions): ChunkResult {
     const size = recordFits(buf, p, limit, maxRecordBytes);
     if (size === 0) {
       if (allZero(buf, p, limit)) break;
+      // Garbage in the slack is not a lost record: resynchronise silently.
+      const inSlack = p >= slackFrom;
       // A record cut by the end of a truncated file: counted with the truncation.
       if (truncated && u32(buf, p) === RECORD_SIGNATURE && p + u32(buf, p + 4) > buf.length) break;
       // Resynchronise on the next plausible record.
       let q = p + 1;
       while (q + 28 <= limit && recordFits(buf, q, limit, maxRecordBytes) === 0) q++;
       const found = q + 28 <= limit;
+      if (inSlack) {
+        if (!found) break;
+        p = q;
+        continue;
+      }
       lostRecords++;
       issues.push({
         file,
@@ -339,6 +358,10 @@ export function readChunk(input: ChunkInput, opts: ChunkOptions): ChunkResult {
       continue;
     }
     const recordId = buf.readBigUInt64LE(p + 8);
+    if (!idInRange(recordId) || (p >= slackFrom && !idRangeSane)) {
+      p += size; // stale (slack) or torn: not a live record
+      continue;
+    }
     if (opts.onlyOffsets && !opts.onlyOffsets.has(p)) {
       p += size;
       read++;

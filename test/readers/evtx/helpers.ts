@@ -6,15 +6,17 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ReadIssue, WinEvent } from "../../../src/events/model.js";
 import { readEvtx, readEvtxXml } from "../../../src/readers/evtx/index.js";
+import { inCI, skipUnless } from "../../helpers/env.js";
 
 export const REPO = path.resolve(fileURLToPath(import.meta.url), "../../../..");
 export const CORPUS = path.resolve(REPO, "../shared/corpus");
 export const EVTXCMP = path.resolve(REPO, "../shared/tools/evtxcmp.py");
-export const corpusSkip = existsSync(CORPUS) ? false : `corpus absent: ${CORPUS}`;
+export const corpusSkip = skipUnless(existsSync(CORPUS), `corpus absent: ${CORPUS}`);
 
 /** Every EVTX of the corpus (attacks/, negatives/, benign/). */
 export function corpusEvtx(): string[] {
-  if (!existsSync(CORPUS)) return [];
+  // Under CI a missing corpus fails here (readdirSync) instead of yielding no test at all.
+  if (!existsSync(CORPUS) && !inCI) return [];
   return ["attacks", "negatives", "benign"].flatMap((dir) =>
     readdirSync(path.join(CORPUS, dir))
       .filter((f) => f.endsWith(".evtx"))

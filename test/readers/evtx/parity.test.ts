@@ -14,9 +14,10 @@ import { describe, test } from "node:test";
 import { SaxesParser } from "saxes";
 import { readChunk } from "../../../src/readers/evtx/chunk.js";
 import { evtxChunks } from "../../../src/readers/evtx/file.js";
+import { skipUnless } from "../../helpers/env.js";
 import { CORPUS, collect, collectXml, corpusEvtx, corpusSkip, EVTXCMP, hasCommand } from "./helpers.js";
 
-const pythonSkip = corpusSkip || (hasCommand("python3") ? false : "python3 absent");
+const pythonSkip = corpusSkip || skipUnless(hasCommand("python3"), "python3 absent");
 
 function golden(file: string, kind: "evtx_dump" | "evtxexport"): string {
   return path.join(CORPUS, "golden", `${path.basename(file, ".evtx")}.${kind}.xml`);

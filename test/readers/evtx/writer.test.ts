@@ -14,6 +14,7 @@ import { ticksFromIso } from "../../../src/events/time.js";
 import { ChunkContext, type InstanceNode } from "../../../src/readers/evtx/binxml.js";
 import { crc32 } from "../../../src/readers/evtx/crc32.js";
 import { EvtxWriter, writeEvtxFile } from "../../../src/readers/evtx/index.js";
+import { skipUnless } from "../../helpers/env.js";
 import {
   collect,
   collectXml,
@@ -185,10 +186,10 @@ describe("EvtxWriter", () => {
   const tools = ["python3", "evtx_dump.py", "evtxexport"];
   const missing = tools.filter((t) => !hasCommand(t, t === "evtxexport" ? "-V" : "--help"));
   if (!existsSync(EVTXCMP)) missing.push(EVTXCMP);
-  const toolSkip =
-    missing.length > 0
-      ? `absent: ${missing.join(", ")} (apt-get install python3-evtx libevtx-utils; ../shared/tools)`
-      : false;
+  const toolSkip = skipUnless(
+    missing.length === 0,
+    `absent: ${missing.join(", ")} (apt-get install python3-evtx libevtx-utils; ../shared/tools)`,
+  );
   if (toolSkip) console.log(`# EVTX writer readback by python-evtx/libevtx skipped: ${toolSkip}`);
 
   test("python-evtx and libevtx read our files back: every record agrees (evtxcmp.py)", {
