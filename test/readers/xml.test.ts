@@ -274,7 +274,9 @@ describe("readXml on the golden corpus", { skip: goldenSkip }, () => {
     // "2017-04-14 01:19:46.474028" vs "...T01:19:46.474028000Z", binary as base64 vs hex,
     // multi-string data as "<string>" text vs separate <Data>, a raw \x03 vs empty): there only
     // System fields are compared. Everywhere else EventData must agree (GUID case aside).
-    const renderingDiffers = new Set(["system", "security"]);
+    // Application_no_crc32 (evtx-edge) has the same multi-string difference, and an empty unnamed
+    // <Data/> from python-evtx where libevtx writes none.
+    const renderingDiffers = new Set(["system", "security", "Application_no_crc32"]);
     let compared = 0;
     let dataCompared = 0;
     for (const name of pairs) {
@@ -316,7 +318,8 @@ describe("readXml on the golden corpus", { skip: goldenSkip }, () => {
         dataCompared++;
       }
     }
-    assert.equal(compared, 5250);
+    // 5,250 records in the original golden set; the evtx-edge dumps added later bring more.
+    assert.ok(compared >= 5250, `compared ${compared} records`);
     assert.ok(dataCompared > 1000, `compared EventData of ${dataCompared} records`);
   });
 
