@@ -116,7 +116,9 @@ describe("DuckDB: load, then scan --engine = scan over the files", () => {
     await engine.close();
     const again = await cli(["load", estateDir, "--into", db]);
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stderr, /680 event\(s\) sent, \d+ in the table, 680 duplicate\(s\) removed/);
+    // Every event of the estate sent again is a duplicate, whatever the scenarios emulate.
+    const sent = /(\d+) event\(s\) sent, \d+ in the table, (\d+) duplicate\(s\) removed/.exec(again.stderr);
+    assert.ok(sent && Number(sent[1]) > 0 && sent[1] === sent[2], again.stderr);
     const resumed = await cli(["load", estateDir, "--into", db, "--resume"]);
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(resumed.stderr, /already loaded/);
