@@ -234,6 +234,8 @@ function plan(rule: LoadedRule, target: string): Plan {
     "joins decided over the whole window whatever the order of the events (the engine joins an event to the partial matches open when it arrives; docs/export.md lists the effect)",
     "windows split at gaps longer than maxspan (the engine caps an incident's whole span at maxspan)",
     "$peer_ip/$local_ip decided without the engine's learned addresses of each host (its outbound connections)",
+    "object ranked from the evidence's command lines, script blocks and server images (the query names the classify variant, else the first CLSID a 10016/10028 logged, else unknown)",
+    "one incident per attempt across rules (scan merges the alerts of several rules sharing evidence or joining both ends)",
   ];
   if (spec.ordered) leftOut.push("ordered: true (step order)");
   if (spec.until?.length) leftOut.push("until (incidents closed early)");

@@ -5,6 +5,8 @@
 -- not kept: joins decided over the whole window whatever the order of the events (the engine joins an event to the partial matches open when it arrives; docs/export.md lists the effect)
 -- not kept: windows split at gaps longer than maxspan (the engine caps an incident's whole span at maxspan)
 -- not kept: $peer_ip/$local_ip decided without the engine's learned addresses of each host (its outbound connections)
+-- not kept: object ranked from the evidence's command lines, script blocks and server images (the query names the classify variant, else the first CLSID a 10016/10028 logged, else unknown)
+-- not kept: one incident per attempt across rules (scan merges the alerts of several rules sharing evidence or joining both ends)
 -- not kept: max_events
 -- Reads columns: _time, EventCode, LogonType, Channel, ParentImage, Image, CommandLine, ParentProcessName, NewProcessName, Initiated, Direction, Application, ProcessName, ImageLoaded, Signed, TargetFilename, RelativeTargetName, AccessMask, AccessList, DestinationPort, ScriptBlockText, Payload, Computer, Hostname, host, Name, EventRecordID, RecordNumber, SourceIp, SourcePort, SourceHostname, DestinationIp, DestinationHostname, SourceAddress, DestAddress, DestPort, IpAddress, ClientAddress, WorkstationName, param4, param5, TargetLogonId, ProcessGuid, ProcessId, LogonId, NewProcessId, ParentProcessGuid, ParentProcessId, SubjectLogonId, TargetDomainName, TargetUserName, SubjectDomainName, SubjectUserName, User
 WITH m AS MATERIALIZED (

@@ -5,6 +5,8 @@
 -- not kept: joins decided over the whole window whatever the order of the events (the engine joins an event to the partial matches open when it arrives; docs/export.md lists the effect)
 -- not kept: windows split at gaps longer than maxspan (the engine caps an incident's whole span at maxspan)
 -- not kept: $peer_ip/$local_ip decided without the engine's learned addresses of each host (its outbound connections)
+-- not kept: object ranked from the evidence's command lines, script blocks and server images (the query names the classify variant, else the first CLSID a 10016/10028 logged, else unknown)
+-- not kept: one incident per attempt across rules (scan merges the alerts of several rules sharing evidence or joining both ends)
 -- Reads columns: _time, Channel, EventCode, Image, ParentImage, Initiated, Direction, Application, LogonType, CommandLine, TargetFilename, ImageLoaded, DestinationPort, Computer, Hostname, host, Name, EventRecordID, RecordNumber, SourceIp, SourcePort, SourceHostname, DestinationIp, DestinationHostname, SourceAddress, DestAddress, DestPort, IpAddress, ClientAddress, WorkstationName, param4, param5, ProcessGuid, ProcessID, ParentProcessGuid, TargetDomainName, TargetUserName
 WITH m AS MATERIALIZED (
   SELECT *, CASE WHEN (COALESCE(lower("Channel") = 'microsoft-windows-sysmon/operational', FALSE) AND COALESCE(lower("EventCode") = '1', FALSE) AND COALESCE(lower("Image") LIKE '%\\msiexec.exe' ESCAPE '\', FALSE) AND COALESCE(lower("ParentImage") LIKE '%\\services.exe' ESCAPE '\', FALSE)) THEN 1 ELSE 0 END AS dh_s_service,
