@@ -26,6 +26,8 @@
  * docs/export.md ("Sequence rules as one query"), with the differential tests that measure it.
  */
 import { readFileSync } from "node:fs";
+import { OUTCOMES, severityFor } from "../correlate/incident.js";
+import { DCOM_OBJECTS, GENERIC_VARIANTS } from "../correlate/objects.js";
 import type { AttributionCandidate, ClassifyCondition, SequenceSpec } from "../correlate/schema.js";
 import { parseDuration } from "../correlate/schema.js";
 import type { LoadedRule } from "../rules/loader.js";
@@ -49,6 +51,9 @@ export const SEQUENCE_COLUMNS = [
   "loopback",
   "first_time",
   "last_time",
+  "object",
+  "outcome",
+  "observed_on",
   "evidence",
 ] as const;
 
@@ -179,6 +184,8 @@ interface PlanStep {
   keys: [string, string][];
   after?: string[];
   start: boolean;
+  /** Whose logs the step reads (the step's `side`, else the rule's perspective). */
+  side: "target" | "source";
 }
 
 interface Plan {
@@ -216,6 +223,7 @@ function plan(rule: LoadedRule, target: string): Plan {
       keys: Object.entries(s.keys ?? {}),
       after: s.after,
       start: s.start ?? true,
+      side: s.side ?? (spec.perspective === "source" ? "source" : "target"),
     };
   });
   const hostKeys = new Set(steps.flatMap((s) => s.keys.filter(([, f]) => f === "$host").map(([k]) => k)));
@@ -226,6 +234,8 @@ function plan(rule: LoadedRule, target: string): Plan {
     "joins decided over the whole window whatever the order of the events (the engine joins an event to the partial matches open when it arrives; docs/export.md lists the effect)",
     "windows split at gaps longer than maxspan (the engine caps an incident's whole span at maxspan)",
     "$peer_ip/$local_ip decided without the engine's learned addresses of each host (its outbound connections)",
+    "object ranked from the evidence's command lines, script blocks and server images (the query names the classify variant, else the first CLSID a 10016/10028 logged, else unknown)",
+    "one incident per attempt across rules (scan merges the alerts of several rules sharing evidence or joining both ends)",
   ];
   if (spec.ordered) leftOut.push("ordered: true (step order)");
   if (spec.until?.length) leftOut.push("until (incidents closed early)");
@@ -454,6 +464,38 @@ function alertColumns(l: Lang, p: Plan): Columns {
     aggs.push([name, "max", name]);
   });
   for (const s of p.steps) aggs.push([`dh_has_${safeName(s.name)}`, "max", s.ok]);
+  // The incident model's inputs (incident.ts): the side of each evidence row (target when one of the
+  // steps it counts for reads the target's logs), the event codes that decide an inferred outcome, and
+  // the object named by a CLSID/AppID DCOM logged (10016/10028 param4, else param5).
+  const targetSteps = p.steps.filter((s) => s.side === "target");
+  rowCols.push([
+    "dh_tgt",
+    targetSteps.length ? l.iff(l.or(targetSteps.map((s) => l.flag(s.ok))), "1", "0") : "0",
+  ]);
+  rowCols.push(["dh_src", l.iff(l.eq("dh_tgt", "1"), "0", "1")]);
+  aggs.push(["dh_any_tgt", "max", "dh_tgt"], ["dh_any_src", "max", "dh_src"]);
+  const code = l.coalesce([l.field("EventCode"), l.lit("")]);
+  for (const c of ["10016", "10028", "5157"]) {
+    rowCols.push([`dh_e${c}`, l.iff(l.eq(code, l.lit(c)), "1", "0")]);
+    aggs.push([`dh_any_${c}`, "max", `dh_e${c}`]);
+  }
+  const guidObject = (x: string) => {
+    const g = l.replaceRe(l.lower(l.trim(l.coalesce([x, l.lit("")]))), "[{}]", "");
+    let e = l.nul;
+    for (const o of [...DCOM_OBJECTS].reverse())
+      for (const id of [...o.clsids, ...o.appIds].reverse())
+        e = l.iff(l.eq(g, l.lit(id.replace(/[{}]/g, "").toLowerCase())), l.lit(o.name), e);
+    return e;
+  };
+  rowCols.push([
+    "dh_obj",
+    l.iff(
+      l.or([l.eq(code, l.lit("10016")), l.eq(code, l.lit("10028"))]),
+      l.coalesce([guidObject(l.field("param4")), guidObject(l.field("param5"))]),
+      l.nul,
+    ),
+  ]);
+  aggs.push(["dh_obj0", "first", "dh_obj"]);
   return { rowCols, aggs, clean };
 }
 
@@ -510,7 +552,66 @@ function finalExprs(l: Lang, p: Plan): [string, string][] {
     for (const { c, i } of entries.reverse()) e = l.iff(cond(c.when, i), l.lit(c[attrName] as string), e);
     return e;
   };
-  out.push(["variant", pick("variant", p.spec.variant ?? "DCOM")]);
+  // The incident model: the object is the rule's variant unless that names no object (Failed-Attempt,
+  // DCOM-Server ...), then the object of the first CLSID/AppID DCOM logged; variant = object.
+  out.push(["dh_rule_variant", pick("variant", p.spec.variant ?? "DCOM")]);
+  out.push([
+    "object",
+    l.iff(
+      l.or([...GENERIC_VARIANTS].map((g) => l.eq("dh_rule_variant", l.lit(g)))),
+      l.coalesce(["dh_obj0", l.lit("unknown")]),
+      "dh_rule_variant",
+    ),
+  ]);
+  out.push(["variant", "object"]);
+  const one = (x: string) => l.eq(x, "1");
+  const inferred = l.iff(
+    one("dh_any_tgt"),
+    l.iff(
+      one("dh_any_10016"),
+      l.lit("denied"),
+      l.iff(one("dh_any_5157"), l.lit("blocked"), l.lit("activated")),
+    ),
+    l.iff(one("dh_any_10028"), l.lit("unreachable"), l.lit("requested")),
+  );
+  let outcome = inferred;
+  const withOutcome = (p.spec.classify ?? []).map((c, i) => ({ c, i })).filter(({ c }) => c.outcome);
+  for (const { c, i } of withOutcome.reverse()) {
+    const holds = cond(c.when, i);
+    outcome = holds === l.t ? l.lit(c.outcome as string) : l.iff(holds, l.lit(c.outcome as string), outcome);
+  }
+  out.push(["outcome", outcome]);
+  out.push([
+    "observed_on",
+    l.iff(
+      l.and([one("dh_any_tgt"), one("dh_any_src")]),
+      l.lit("both"),
+      l.iff(one("dh_any_src"), l.lit("source"), l.lit("target")),
+    ),
+  ]);
+  if (p.spec.severity_by === "outcome") {
+    // incident.ts severityFor, tabulated: every (outcome, both or one side, loopback) case.
+    const table = (attr: "severity" | "confidence") => {
+      const byResult = new Map<string, string[]>();
+      for (const o of OUTCOMES)
+        for (const both of [true, false])
+          for (const loop of [true, false]) {
+            const v = severityFor(o, both ? "both" : "target", loop)[attr];
+            const c = l.and([
+              l.eq("outcome", l.lit(o)),
+              both ? l.eq("observed_on", l.lit("both")) : l.not(l.eq("observed_on", l.lit("both"))),
+              l.eq("loopback", l.lit(loop ? "true" : "false")),
+            ]);
+            byResult.set(v, [...(byResult.get(v) ?? []), c]);
+          }
+      let e = l.nul;
+      for (const [v, cs] of [...byResult].reverse()) e = l.iff(l.or(cs), l.lit(v), e);
+      return e;
+    };
+    out.push(["severity", table("severity")]);
+    out.push(["confidence", table("confidence")]);
+    return out;
+  }
   const sev = pick("severity", p.rule.severity);
   const lowered = l.iff(
     l.eq(sev, l.lit("critical")),
@@ -838,6 +939,9 @@ function requiredColumns(p: Plan): string[] {
     "IpAddress",
     "ClientAddress",
     "WorkstationName",
+    // The object of a CLSID/AppID DCOM logged (System 10016/10028).
+    "param4",
+    "param5",
   ]);
   for (const s of p.steps)
     for (const [, f] of s.keys) if (!f.startsWith("$")) for (const x of f.split("|")) out.add(x);

@@ -82,20 +82,20 @@ describe("dcomhunt export", () => {
     assert.match(splunk.stdout, /^``` not kept: /m);
     const duck = await run(["--target", "sql", "--dialect", "duckdb"]);
     assert.equal(duck.code, 0, duck.stderr);
-    assert.equal((duck.stdout.match(/^==> .*\.duckdb\.sql <==$/gm) ?? []).length, 6);
+    assert.equal((duck.stdout.match(/^==> .*\.duckdb\.sql <==$/gm) ?? []).length, 7);
   });
   test("exit 1 with one line per rule a target cannot take (rule, construct, file:line:col); the rest is written", async () => {
     const esql = await run(["--target", "esql"]);
     assert.equal(esql.code, 1);
     const lines = esql.stderr.split("\n").filter((l) => l.includes("skipped: "));
-    assert.equal(lines.length, 5);
+    assert.equal(lines.length, 6);
     for (const l of lines)
       assert.match(l, /rules\/dcom\/dcom_[a-z_]+\.yml:\d+:1: --target esql: rule '.+': sequence rule: /);
     assert.match(esql.stdout, /^FROM logs-windows/m);
     const sql = await run(["--target", "sql"]);
     assert.equal(sql.code, 1);
-    assert.equal((sql.stderr.match(/skipped: .*--target sql \(clickhouse\)/g) ?? []).length, 5);
-    assert.equal((sql.stdout.match(/^==> .*\.duckdb\.sql <==$/gm) ?? []).length, 6);
+    assert.equal((sql.stderr.match(/skipped: .*--target sql \(clickhouse\)/g) ?? []).length, 6);
+    assert.equal((sql.stdout.match(/^==> .*\.duckdb\.sql <==$/gm) ?? []).length, 7);
     const help = await run(["--help"]);
     assert.match(help.stdout, /0 every selected rule exported, 1 some rules skipped/);
   });

@@ -23,6 +23,10 @@ export interface Incident {
   source_host: string;
   account: string;
   loopback: string;
+  /** The incident model (src/correlate/incident.ts); variant = object. */
+  object: string;
+  outcome: string;
+  observed_on: string;
   evidence: string[];
 }
 
@@ -37,6 +41,9 @@ export function incidentKey(i: Incident): string {
     i.source_host,
     i.account,
     i.loopback,
+    i.object,
+    i.outcome,
+    i.observed_on,
     [...i.evidence].sort(),
   ]);
 }
@@ -77,6 +84,9 @@ export async function engineIncidents(rule: LoadedRule, events: WinEvent[]): Pro
     source_host: a.source_host,
     account: a.account,
     loopback: a.loopback ? "true" : "false",
+    object: a.object ?? a.variant,
+    outcome: a.outcome ?? "",
+    observed_on: a.observed_on ?? "",
     evidence: a.evidence.map((e) => `${e._computer}/${e._channel}#${e._record_id}`),
   }));
 }
@@ -95,6 +105,9 @@ export function rowIncident(row: Record<string, unknown>): Incident {
     source_host: s("source_host"),
     account: s("account"),
     loopback: s("loopback"),
+    object: s("object"),
+    outcome: s("outcome"),
+    observed_on: s("observed_on"),
     evidence: Array.isArray(ev) ? ev.map(String) : ev === undefined || ev === null ? [] : [String(ev)],
   };
 }
