@@ -16,6 +16,7 @@ import type { WinEvent } from "../../src/events/model.js";
 import { renderEventXml, renderEventXmlWriter } from "../../src/events/xml.js";
 import { readEvtx, writeEvtxFile } from "../../src/readers/evtx/index.js";
 import { readInputs } from "../../src/readers/index.js";
+import { skipUnlessExists } from "../helpers/env.js";
 import { CORPUS, corpusEvtx } from "../readers/evtx/helpers.js";
 import { sysmonMix } from "../readers/evtx/sysmon-mix.js";
 
@@ -57,7 +58,7 @@ async function sameRendering(file: string): Promise<number> {
 
 describe("convert --format xml: compact renderer = general renderer", () => {
   test("record by record on every corpus EVTX", {
-    skip: existsSync(CORPUS) ? false : "corpus absent",
+    skip: skipUnlessExists(CORPUS, "corpus"),
   }, async () => {
     const files = evtxFiles();
     assert.ok(files.length >= 8);

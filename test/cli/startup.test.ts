@@ -12,11 +12,12 @@ import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { bundledRulesDir, loadRulesDir } from "../../src/rules/loader.js";
 import { contentHash, type RulesIndex, schemaHash, TOOL_VERSION } from "../../src/rules/precompiled.js";
+import { skipUnless } from "../helpers/env.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const bundle = path.join(root, "dist", "bundle", "main.js");
 const built = existsSync(bundle) && existsSync(path.join(root, "dist", "rules-index.json"));
-const skip = built ? false : "dist/ not built (npm run build)";
+const skip = skipUnless(built, "dist/ not built (npm run build)");
 if (!built && process.env.CI === "true") throw new Error("CI: dist/ must be built by npm ci (prepare)");
 const corpusEvtx = path.resolve(
   root,

@@ -14,8 +14,9 @@ import { ClickHouseEngine } from "../../src/engines/clickhouse.js";
 import { DuckDbEngine } from "../../src/engines/duckdb.js";
 import { parseTarget } from "../../src/engines/types.js";
 import { extraRuleText } from "../export/helpers.js";
+import { skipUnless } from "../helpers/env.js";
 import { type ChCluster, CLICKHOUSE_SERVER, startCluster } from "./cluster.js";
-import { assertSameRows, cli, corpusInputs, inCI, SEARCHES } from "./helpers.js";
+import { assertSameRows, cli, corpusInputs, SEARCHES } from "./helpers.js";
 
 let tmp = "";
 let inputs: string[] = [];
@@ -143,7 +144,10 @@ describe("DuckDB: load, then scan --engine = scan over the files", () => {
 });
 
 describe("ClickHouse 18.16, 3-node cluster on loopback", {
-  skip: CLICKHOUSE_SERVER || inCI ? false : "clickhouse-server absent (apt-get install -y clickhouse-server)",
+  skip: skipUnless(
+    Boolean(CLICKHOUSE_SERVER),
+    "clickhouse-server absent (apt-get install -y clickhouse-server)",
+  ),
 }, () => {
   let cluster: ChCluster | undefined;
   let url = "";

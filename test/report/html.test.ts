@@ -7,13 +7,14 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { run } from "../../src/cli/main.js";
 import { DATA_ELEMENT_ID, escapeJsonForScript, loadReportApp } from "../../src/report/html/page.js";
+import { skipUnlessExists } from "../helpers/env.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const tmp = mkdtempSync(path.join(tmpdir(), "dcomhunt-html-test-"));
@@ -102,7 +103,7 @@ describe("the page", () => {
 
 describe("json --report-data", () => {
   const demo = path.join(root, "demo", "demo.evtx");
-  const skip = existsSync(demo) ? false : `bundled demo absent: ${demo}`;
+  const skip = skipUnlessExists(demo, "bundled demo");
 
   test("plain json is unchanged; --report-data adds evidence steps/fields and closes with the run record", {
     skip,

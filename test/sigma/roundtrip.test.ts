@@ -14,11 +14,13 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { run } from "../../src/cli/main.js";
+import { corpusDir, skipUnlessExists } from "../helpers/env.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const corpus = path.resolve(here, "../../../shared/corpus");
-const corpusMissing = existsSync(corpus) ? false : `corpus absent: ${corpus}`;
-if (corpusMissing && process.env.CI) throw new Error(`CI: ${corpusMissing}`);
+const corpus = corpusDir;
+// Outside CI the corpus parts are left out (with the reason printed); under CI=true they always run.
+const corpusMissing = skipUnlessExists(corpus, "corpus");
+if (corpusMissing) console.log(`# sigma round trip: ${corpusMissing}: estate only`);
 const tmp = mkdtempSync(path.join(tmpdir(), "dcomhunt-sigma-rt-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
