@@ -142,6 +142,11 @@ function ajvMessage(e: ErrorObject): string {
 
 /** Parse and validate one rule file. Throws RuleError listing every problem. */
 export function loadRuleFile(file: string, checks: RuleChecks = {}): LoadedRule {
+  return dcomhuntRule(readRuleText(file), file, checks);
+}
+
+/** A rule file's text; an unreadable or oversized file is a rule error at 1:1. */
+function readRuleText(file: string): string {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -150,6 +155,24 @@ export function loadRuleFile(file: string, checks: RuleChecks = {}): LoadedRule 
       { file, line: 1, col: 1, message: `cannot read rule file: ${(err as Error).message}` },
     ]);
   }
+  checkRuleSize(text, file);
+  return text;
+}
+
+function checkRuleSize(text: string, file: string): void {
+  if (text.length > MAX_RULE_FILE_BYTES)
+    throw new RuleError([
+      {
+        file,
+        line: 1,
+        col: 1,
+        message: `rule file too large (${text.length} characters, at most ${MAX_RULE_FILE_BYTES})`,
+      },
+    ]);
+}
+
+/** One dcomhunt rule file's text -> the rule, through the precompiled layer when it holds the file. */
+function dcomhuntRule(text: string, file: string, checks: RuleChecks): LoadedRule {
   // The precompiled layer (bundled rules, keyed by content): YAML and schema were checked at build
   // time; the caller's checks still run. A rule with any problem is parsed again from its text so that
   // every problem is reported at its file:line:col.
@@ -194,15 +217,7 @@ function yamlValue(doc: ReturnType<typeof parseDocument>, lc: LineCounter, file:
 }
 
 export function parseRuleText(text: string, file: string, checks: RuleChecks = {}): LoadedRule {
-  if (text.length > MAX_RULE_FILE_BYTES)
-    throw new RuleError([
-      {
-        file,
-        line: 1,
-        col: 1,
-        message: `rule file too large (${text.length} characters, at most ${MAX_RULE_FILE_BYTES})`,
-      },
-    ]);
+  checkRuleSize(text, file);
   const { isScalar, isSeq, LineCounter, parseDocument } = yaml();
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
@@ -315,29 +330,10 @@ export function loadRuleFiles(files: string[], checks: RuleChecks = {}): LoadedR
   const sigma: SigmaEntry[] = [];
   for (const file of files) {
     try {
-      let text: string;
-      try {
-        text = readFileSync(file, "utf8");
-      } catch (err) {
-        throw new RuleError([
-          { file, line: 1, col: 1, message: `cannot read rule file: ${(err as Error).message}` },
-        ]);
-      }
-      if (text.length > MAX_RULE_FILE_BYTES)
-        throw new RuleError([
-          {
-            file,
-            line: 1,
-            col: 1,
-            message: `rule file too large (${text.length} characters, at most ${MAX_RULE_FILE_BYTES})`,
-          },
-        ]);
+      const text = readRuleText(file);
       if (isSigmaText(text))
         sigma.push(...parseSigmaText(text, file, { placeholders: checks.sigmaPlaceholders }));
-      else {
-        const cached = precompiledRule(text, file);
-        rules.push(cached && passesChecks(cached, checks) ? cached : parseRuleText(text, file, checks));
-      }
+      else rules.push(dcomhuntRule(text, file, checks));
     } catch (err) {
       if (err instanceof RuleError || err instanceof SigmaRuleError) problems.push(...err.problems);
       else throw err;
