@@ -346,16 +346,9 @@ export function loadRuleFiles(files: string[], checks: RuleChecks = {}): LoadedR
         checks.onSkip ??
         ((p: RuleProblem) => process.stderr.write(`dcomhunt: ${p.file}:${p.line}:${p.col}: ${p.message}\n`));
       for (const p of built.skipped) report(p);
-      for (const r of built.rules) {
-        for (const p of checks.search?.(r.search, r) ?? [])
-          problems.push({
-            file: r.file,
-            line: 1,
-            col: 1,
-            message: `compiled SPL ${p.line}:${p.col}: ${p.message}`,
-          });
-        rules.push(r);
-      }
+      // Their SPL is generated from the syntax tree (and parsed again when a run compiles it), so the
+      // caller's SPL check, made for hand-written searches, is not run on it a second time here.
+      rules.push(...built.rules);
     } catch (err) {
       if (err instanceof SigmaRuleError) problems.push(...err.problems);
       else throw err;
