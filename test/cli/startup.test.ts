@@ -64,4 +64,14 @@ describe("built command", { skip }, () => {
       assert.equal(a.stderr, b.stderr, args.join(" "));
     }
   });
+
+  test("files found next to the package (HTML front-end, Sigma rules) are found from the bundle too", () => {
+    // The bundle sits at another depth than tsc's output: paths must not count folders up from a module.
+    const html = viaBin(["scan", "-q", "-f", "html"]);
+    assert.equal(html.status, 0, html.stderr);
+    assert.match(html.stdout, /^<!doctype html>/i);
+    const sigma = viaBin(["rules", "list", "--rules", path.join(root, "examples", "sigma", "dcom")]);
+    assert.equal(sigma.status, 0, sigma.stderr);
+    assert.match(sigma.stdout, /sigma-correlation/);
+  });
 });

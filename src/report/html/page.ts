@@ -13,10 +13,15 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** Where the build puts the front-end: `dist/report-app/` of the package (same from src/ and dist/). */
+/**
+ * Where the build puts the front-end: `dist/report-app/` of the package. The package root is the first
+ * folder above this module with a package.json, so the answer is the same from src/, dist/ and the
+ * esbuild bundle in dist/bundle/ (which sit at different depths).
+ */
 export function reportAppDir(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  return path.resolve(here, "..", "..", "..", "dist", "report-app");
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, "package.json")) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return path.join(dir, "dist", "report-app");
 }
 
 export interface ReportApp {
