@@ -79,7 +79,7 @@ export {
   type SequenceRule,
 } from "./engine.js";
 export { eventHost, normalizeHost, normalizeKeyValue } from "./keys.js";
-export { mergeByTime } from "./merge.js";
+export { mergeByTime, TimeHeap } from "./merge.js";
 export { isLoopback, LocalAddressBook, peerOf } from "./network.js";
 export {
   type AlertMerger,

@@ -8,13 +8,16 @@
  */
 import type { SplunkEvent } from "../events/fields.js";
 
-interface Entry {
+/** An event with its time and arrival number (ties in time keep arrival order). */
+export interface TimedEvent {
   time: number;
   seq: number;
   ev: SplunkEvent;
 }
+type Entry = TimedEvent;
 
-class MinHeap {
+/** A min-heap of events by (time, arrival): the reorder buffer of mergeByTime and of `serve`. */
+export class TimeHeap {
   private readonly items: Entry[] = [];
   get size(): number {
     return this.items.length;
@@ -62,7 +65,7 @@ function less(a: Entry, b: Entry): boolean {
 
 interface StreamState {
   it: AsyncIterator<SplunkEvent>;
-  heap: MinHeap;
+  heap: TimeHeap;
   maxSeen: number;
   done: boolean;
   index: number;
@@ -77,7 +80,7 @@ export async function* mergeByTime(
   const untimed: SplunkEvent[] = [];
   const states: StreamState[] = streams.map((s, index) => ({
     it: s[Symbol.asyncIterator](),
-    heap: new MinHeap(),
+    heap: new TimeHeap(),
     maxSeen: Number.NEGATIVE_INFINITY,
     done: false,
     index,

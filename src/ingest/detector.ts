@@ -12,7 +12,8 @@
  * replay after a crash cuts the stream at the same places and finds the same alerts.
  * Duplicate events (same Computer, Channel, EventRecordID, time) are dropped within a bounded memory.
  */
-import { type Alert, alertToJson, createAlertMerger, parseDuration } from "../correlate/index.js";
+import { type Alert, alertToJson, createAlertMerger, parseDuration, TimeHeap } from "../correlate/index.js";
+import type { TimedEvent } from "../correlate/merge.js";
 import { type FieldViewOptions, type SplunkEvent, toSplunkEvent } from "../events/fields.js";
 import type { WinEvent } from "../events/model.js";
 import { flattenRow } from "../report/results.js";
@@ -55,48 +56,6 @@ export interface DetectorStats {
   buffered: number;
   partials: number;
   evicted: number;
-}
-
-class TimeHeap {
-  private readonly a: { t: number; q: number; ev: SplunkEvent }[] = [];
-  get size(): number {
-    return this.a.length;
-  }
-  peekTime(): number {
-    return this.a[0].t;
-  }
-  push(t: number, q: number, ev: SplunkEvent): void {
-    const a = this.a;
-    a.push({ t, q, ev });
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (a[p].t < a[i].t || (a[p].t === a[i].t && a[p].q < a[i].q)) break;
-      [a[i], a[p]] = [a[p], a[i]];
-      i = p;
-    }
-  }
-  pop(): SplunkEvent {
-    const a = this.a;
-    const top = a[0];
-    const last = a.pop() as (typeof a)[0];
-    if (a.length > 0) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        const lt = (x: number, y: number) => a[x].t < a[y].t || (a[x].t === a[y].t && a[x].q < a[y].q);
-        if (l < a.length && lt(l, m)) m = l;
-        if (r < a.length && lt(r, m)) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m], a[i]];
-        i = m;
-      }
-    }
-    return top.ev;
-  }
 }
 
 export class LiveDetector {
@@ -174,13 +133,15 @@ export class LiveDetector {
       return;
     }
     if (se.time > this.maxTime) this.maxTime = se.time;
-    this.heap.push(se.time, this.heapSeq++, se);
+    this.heap.push({ time: se.time, seq: this.heapSeq++, ev: se });
     const limit = this.opts.maxBuffered ?? 100000;
     while (
       this.heap.size > 0 &&
-      (this.heap.peekTime() <= this.maxTime - this.opts.reorderWindowSeconds || this.heap.size > limit)
+      ((this.heap.peek()?.time ?? Number.POSITIVE_INFINITY) <=
+        this.maxTime - this.opts.reorderWindowSeconds ||
+        this.heap.size > limit)
     ) {
-      this.correlate(this.heap.pop());
+      this.correlate((this.heap.pop() as TimedEvent).ev);
     }
     this.stats.buffered = this.heap.size;
   }
@@ -222,7 +183,7 @@ export class LiveDetector {
 
   /** The stream went quiet: release the reorder buffer, close every open incident, run the windows. */
   async idle(): Promise<void> {
-    while (this.heap.size > 0) this.correlate(this.heap.pop());
+    while (this.heap.size > 0) this.correlate((this.heap.pop() as TimedEvent).ev);
     this.stats.buffered = 0;
     for (const c of this.sequences) this.merger.add(c.engine.flush());
     this.emitAlerts(this.merger.flush());

@@ -87,6 +87,21 @@ export function openOutput(file: string | undefined): Output {
   return fileOutput(file);
 }
 
+/** Resolves when standard output drains, fails or closes (never rejects: failures surface elsewhere). */
+function stdoutSettled(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      process.stdout.off("drain", done);
+      process.stdout.off("error", done);
+      process.stdout.off("close", done);
+      resolve();
+    };
+    process.stdout.once("drain", done);
+    process.stdout.once("error", done);
+    process.stdout.once("close", done);
+  });
+}
+
 function stdoutOutput(): Output {
   let closed = false;
   let failure: NodeJS.ErrnoException | undefined;
@@ -114,17 +129,7 @@ function stdoutOutput(): Output {
     if (closed) return undefined;
     if (process.stdout.write(chunk)) return undefined;
     // Never rejects (a caller may not wait): a failure surfaces at the next write or at close.
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        process.stdout.off("drain", done);
-        process.stdout.off("error", done);
-        process.stdout.off("close", done);
-        resolve();
-      };
-      process.stdout.once("drain", done);
-      process.stdout.once("error", done);
-      process.stdout.once("close", done);
-    });
+    return stdoutSettled();
   };
   const output: Output = {
     write(text) {
@@ -140,17 +145,7 @@ function stdoutOutput(): Output {
         await flush();
         // Wait until what was handed to stdout has drained (or failed), then let a pending error event in.
         if (!closed && !failure && process.stdout.writableNeedDrain) {
-          await new Promise<void>((resolve) => {
-            const done = () => {
-              process.stdout.off("drain", done);
-              process.stdout.off("error", done);
-              process.stdout.off("close", done);
-              resolve();
-            };
-            process.stdout.once("drain", done);
-            process.stdout.once("error", done);
-            process.stdout.once("close", done);
-          });
+          await stdoutSettled();
         }
         await new Promise<void>((resolve) => setImmediate(resolve));
         check();
