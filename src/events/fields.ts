@@ -141,6 +141,59 @@ function add(fields: Map<string, FieldValue>, name: string, value: string): void
   else fields.set(name, [prev, value]);
 }
 
+/**
+ * Every field name toSplunkEvent can give from something other than EventData `<Data Name>` items
+ * (metadata, System, CIM aliases; names starting with `_` are outside the map). A field with any
+ * other name comes from EventData, UserData, RenderingInfo or a reader's `extra` only: the push-down
+ * may read it from the EventData values when the record has nothing else (spl/planner.ts).
+ */
+export const NON_DATA_FIELDS: ReadonlySet<string> = new Set([
+  "index",
+  "sourcetype",
+  "source",
+  "host",
+  "EventCode",
+  "EventID",
+  "Name",
+  "Guid",
+  "Qualifiers",
+  "Version",
+  "Level",
+  "Task",
+  "Opcode",
+  "Keywords",
+  "SystemTime",
+  "EventRecordID",
+  "ActivityID",
+  "RelatedActivityID",
+  "ProcessID",
+  "ThreadID",
+  "Channel",
+  "Computer",
+  "UserID",
+  "signature_id",
+  "dvc",
+  "user_id",
+  "vendor_product",
+  "dest",
+  "process",
+  "process_path",
+  "process_name",
+  "process_exec",
+  "process_id",
+  "process_guid",
+  "process_hash",
+  "process_integrity_level",
+  "process_current_directory",
+  "parent_process",
+  "parent_process_path",
+  "parent_process_name",
+  "parent_process_exec",
+  "parent_process_id",
+  "parent_process_guid",
+  "user",
+]);
+
 /** Sysmon event codes whose `dest` is the Computer (Splunk Add-on for Sysmon). */
 const SYSMON_DEST_IS_COMPUTER = new Set(["1", "11", "12", "13", "14"]);
 

@@ -112,7 +112,20 @@ export interface ReadIssue {
  * already decoded; a predicate must return true when a field it needs is undefined (unknown),
  * unless the field is genuinely absent from the record.
  */
-export type SystemPredicate = (system: Readonly<SystemFields>, timeTicks: bigint | undefined) => boolean;
+export type SystemPredicate = (
+  system: Readonly<SystemFields>,
+  timeTicks: bigint | undefined,
+  data?: EventDataLookup,
+) => boolean;
+
+/**
+ * The value of an EventData field (`<Data Name="X">`, as the Splunk field view would give field X,
+ * entities not yet re-escaped) that a reader can read before building the event: a string when the
+ * record holds exactly that one value, null when the field is certainly absent from the record's
+ * field view, undefined when the reader cannot tell (the predicate then keeps the record). Only the
+ * EVTX reader supplies it (from a template's substitution values); other readers pass nothing.
+ */
+export type EventDataLookup = (name: string) => string | null | undefined;
 
 /** Options every reader accepts. */
 export interface ReadOptions {

@@ -128,8 +128,8 @@ export function compileRules(rules: LoadedRule[], opts: RunOptions): CompiledRul
 
 function anyOf(preds: SystemPredicate[]): SystemPredicate {
   if (preds.length === 1) return preds[0];
-  return (system, ticks) => {
-    for (const p of preds) if (p(system, ticks)) return true;
+  return (system, ticks, data) => {
+    for (const p of preds) if (p(system, ticks, data)) return true;
     return false;
   };
 }
@@ -143,12 +143,12 @@ export function combinedPushdown(compiled: CompiledRule[], opts: RunOptions): Sy
       : undefined;
   const { sinceTicks, untilTicks } = opts;
   if (sinceTicks === undefined && untilTicks === undefined) return rulesPred;
-  return (system, ticks) => {
+  return (system, ticks, data) => {
     if (ticks !== undefined) {
       if (sinceTicks !== undefined && ticks < sinceTicks) return false;
       if (untilTicks !== undefined && ticks >= untilTicks) return false;
     }
-    return rulesPred ? rulesPred(system, ticks) : true;
+    return rulesPred ? rulesPred(system, ticks, data) : true;
   };
 }
 

@@ -8,8 +8,8 @@
  * (`metadataFor`), and answers true whenever a System field it needs is unknown (undefined)
  * (decision D-pushdown-unknown).
  */
-import { type FieldViewOptions, hostFor, metadataFor } from "../events/fields.js";
-import type { SystemFields, SystemPredicate } from "../events/model.js";
+import { type FieldViewOptions, hostFor, metadataFor, NON_DATA_FIELDS } from "../events/fields.js";
+import type { EventDataLookup, SystemFields, SystemPredicate } from "../events/model.js";
 import { EPOCH_DIFF_TICKS } from "../events/time.js";
 import type { Command, Pipeline, SearchExpr } from "./ast.js";
 import { aggregationsOrderDependent } from "./commands/stats.js";
@@ -18,10 +18,13 @@ import type { SourceText } from "./errors.js";
 import { valueMatcher } from "./search-expr.js";
 import { resolveTimeSpec } from "./time.js";
 
-type Piece = (system: Readonly<SystemFields>, ticks: bigint | undefined) => boolean;
+type Piece = (system: Readonly<SystemFields>, ticks: bigint | undefined, data?: EventDataLookup) => boolean;
 
-/** Reads a pushable field from System fields: undefined = unknown (keep), null = absent (no field). */
-type SystemGetter = (system: Readonly<SystemFields>) => string | null | undefined;
+/**
+ * Reads a pushable field from System fields (or, for EventData fields, from the reader's lookup):
+ * undefined = unknown (keep), null = absent (no field).
+ */
+type SystemGetter = (system: Readonly<SystemFields>, data?: EventDataLookup) => string | null | undefined;
 
 function escapeText(v: string): string {
   return v.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -40,12 +43,12 @@ function getterFor(field: string, view: FieldViewOptions): SystemGetter | undefi
     case "index":
       return () => view.index;
     case "sourcetype":
-      return (s) =>
-        view.sourcetypeStyle === "modern"
-          ? "XmlWinEventLog"
-          : s.channel === undefined
-            ? undefined
-            : metadataFor(s, view).sourcetype;
+      // metadataFor's sourcetype, without reading the other metadata (this runs on every record).
+      if (view.sourcetypeStyle === "modern") return () => "XmlWinEventLog";
+      return (s) => {
+        const channel = s.channel;
+        return channel === undefined ? undefined : `XmlWinEventLog:${channel}`;
+      };
     case "source":
       return (s) => (s.channel === undefined ? undefined : metadataFor(s, view).source);
     case "host":
@@ -63,7 +66,14 @@ function getterFor(field: string, view: FieldViewOptions): SystemGetter | undefi
     case "Computer":
       return plain((s) => s.computer);
   }
-  return undefined;
+  // Any other field can only come from the record's body (EventData, UserData, RenderingInfo):
+  // the reader's EventData lookup answers when it can tell (decision D-pushdown-eventdata).
+  if (NON_DATA_FIELDS.has(field) || field.startsWith("_")) return undefined;
+  return (_s, data) => {
+    if (data === undefined) return undefined;
+    const v = data(field);
+    return typeof v === "string" ? text(v) : v;
+  };
 }
 
 function pieceFor(expr: SearchExpr, view: FieldViewOptions, now: number, src: SourceText): Piece | undefined {
@@ -75,14 +85,20 @@ function pieceFor(expr: SearchExpr, view: FieldViewOptions, now: number, src: So
         .map((e) => pieceFor(e, view, now, src))
         .filter((p): p is Piece => p !== undefined);
       if (parts.length === 0) return undefined;
-      return (s, t) => parts.every((p) => p(s, t));
+      return (s, t, d) => {
+        for (const p of parts) if (!p(s, t, d)) return false;
+        return true;
+      };
     }
     case "or": {
       // An OR can be pushed only when every branch can (else a branch could keep the record).
       const parts = expr.items.map((e) => pieceFor(e, view, now, src));
       if (parts.some((p) => p === undefined)) return undefined;
       const ps = parts as Piece[];
-      return (s, t) => ps.some((p) => p(s, t));
+      return (s, t, d) => {
+        for (const p of ps) if (p(s, t, d)) return true;
+        return false;
+      };
     }
     case "compare": {
       if (expr.op !== "=" && expr.op !== "!=") return undefined;
@@ -90,13 +106,13 @@ function pieceFor(expr: SearchExpr, view: FieldViewOptions, now: number, src: So
       if (!get) return undefined;
       const m = valueMatcher(expr);
       if (expr.op === "=") {
-        return (s) => {
-          const v = get(s);
+        return (s, _t, d) => {
+          const v = get(s, d);
           return v === undefined ? true : v === null ? false : m(v);
         };
       }
-      return (s) => {
-        const v = get(s);
+      return (s, _t, d) => {
+        const v = get(s, d);
         return v === undefined ? true : v === null ? false : !m(v);
       };
     }
@@ -104,8 +120,8 @@ function pieceFor(expr: SearchExpr, view: FieldViewOptions, now: number, src: So
       const get = getterFor(expr.field, view);
       if (!get) return undefined;
       const ms = expr.values.map(valueMatcher);
-      return (s) => {
-        const v = get(s);
+      return (s, _t, d) => {
+        const v = get(s, d);
         return v === undefined ? true : v === null ? false : ms.some((m) => m(v));
       };
     }

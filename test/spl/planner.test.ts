@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { toSplunkEvent } from "../../src/events/fields.js";
+import { NON_DATA_FIELDS, toSplunkEvent } from "../../src/events/fields.js";
 import { compileSearch, compileSearchExpression } from "../../src/spl/index.js";
 import { events, SYSMON, view, winEvent } from "./helpers.js";
 
@@ -48,9 +48,101 @@ describe("push-down", () => {
       false,
     );
     assert.equal(t({ eventID: "1" }, undefined), true);
-    assert.equal(compileSearch("Image=*cmd.exe", { fieldView: view }).pushdown, undefined);
+    // Fields that are not System/metadata/alias names are pushed as EventData lookups (below).
+    assert.equal(compileSearch("process_name=cmd.exe", { fieldView: view }).pushdown, undefined);
     // An OR with a non-pushable branch cannot be pushed.
-    assert.equal(compileSearch("EventCode=1 OR Image=x", { fieldView: view }).pushdown, undefined);
+    assert.equal(compileSearch("EventCode=1 OR process_name=x", { fieldView: view }).pushdown, undefined);
+    assert.equal(compileSearch("EventCode=1 OR cmd.exe", { fieldView: view }).pushdown, undefined);
+  });
+
+  test("EventData fields are pushed through the reader's lookup: unknown keeps, absent drops", () => {
+    const c = (spl: string, decodeEntities = true) => {
+      const f = compileSearch(spl, { fieldView: { ...view, decodeEntities } }).pushdown;
+      assert.ok(f, spl);
+      return f;
+    };
+    const lookup =
+      (values: Record<string, string | null>) =>
+      (name: string): string | null | undefined =>
+        name in values ? values[name] : undefined;
+    const p = c('EventCode=1 (Image="*\\cmd.exe" OR CommandLine="*dcom*")');
+    // No lookup (other readers) or an unknown answer: kept.
+    assert.equal(p({ eventID: "1" }, undefined), true);
+    assert.equal(p({ eventID: "1" }, undefined, lookup({})), true);
+    assert.equal(p({ eventID: "1" }, undefined, lookup({ Image: "C:\\Windows\\CMD.EXE" })), true);
+    assert.equal(
+      p({ eventID: "1" }, undefined, lookup({ Image: "C:\\x\\notepad.exe", CommandLine: null })),
+      false,
+    );
+    assert.equal(p({ eventID: "1" }, undefined, lookup({ Image: null, CommandLine: "x -DCOM y" })), true);
+    // An absent field never matches, with = or with !=; an empty value is a value.
+    const ne = c("EventCode=1 Image!=*cmd.exe");
+    assert.equal(ne({ eventID: "1" }, undefined, lookup({ Image: null })), false);
+    assert.equal(ne({ eventID: "1" }, undefined, lookup({ Image: "" })), true);
+    assert.equal(ne({ eventID: "1" }, undefined, lookup({ Image: "a\\cmd.exe" })), false);
+    // Values are the lookup's raw text: with decodeEntities off the view re-escapes them first.
+    const amp = c('CommandLine="*a&amp;b*"', false);
+    assert.equal(amp({ eventID: "1" }, undefined, lookup({ CommandLine: "x a&b" })), true);
+    assert.equal(
+      c('CommandLine="*a&amp;b*"')({ eventID: "1" }, undefined, lookup({ CommandLine: "x a&b" })),
+      false,
+    );
+  });
+
+  test("every field name the view gives from outside EventData is listed as such", () => {
+    // A Sysmon 1 and a Security 4688 event with every System field: the view's names that do not
+    // come from a Data item must be in NON_DATA_FIELDS (else the push-down could misread them).
+    const system = {
+      eventID: "1",
+      providerName: "Microsoft-Windows-Sysmon",
+      providerGuid: "{5770385f-c22a-43e0-bf4c-06f5698ffbd9}",
+      qualifiers: "0",
+      version: "5",
+      level: "4",
+      task: "1",
+      opcode: "0",
+      keywords: "0x8000000000000000",
+      systemTime: "2020-10-08T10:00:00.000Z",
+      eventRecordID: "7",
+      activityID: "{a}",
+      relatedActivityID: "{b}",
+      processID: "1",
+      threadID: "2",
+      channel: SYSMON,
+      computer: "ws01",
+      userID: "S-1-5-18",
+    };
+    const data = [
+      "Image",
+      "ParentImage",
+      "CommandLine",
+      "ParentCommandLine",
+      "ProcessId",
+      "ProcessGuid",
+      "Hashes",
+      "IntegrityLevel",
+      "CurrentDirectory",
+      "ParentProcessId",
+      "ParentProcessGuid",
+      "User",
+      "NewProcessName",
+      "ParentProcessName",
+      "NewProcessId",
+      "TargetUserName",
+      "SubjectUserName",
+    ].map((name) => ({ name, value: "C:\\x\\y.exe" }));
+    for (const sys of [
+      system,
+      { ...system, eventID: "4688", providerName: "Microsoft-Windows-Security-Auditing" },
+    ]) {
+      const fields = toSplunkEvent(
+        { system: sys, eventData: data, provenance: { file: "x", format: "evtx" } },
+        view,
+      ).fields;
+      const dataNames = new Set(data.map((d) => d.name));
+      for (const name of fields.keys())
+        if (!dataNames.has(name)) assert.ok(NON_DATA_FIELDS.has(name), `${name} is not listed`);
+    }
   });
 
   test("property: push-down never drops a record the full search keeps", async () => {

@@ -315,14 +315,15 @@ export class ChunkContext {
 
   /**
    * The template and substitution descriptors of a record that is a fragment header plus one
-   * template instance (the usual shape), written into `out`'s arrays (reused: no allocation).
-   * Undefined for any other shape.
+   * template instance (the usual shape; the header is optional, as in BinXML values), written into
+   * `out`'s arrays (reused: no allocation). Undefined for any other shape.
    */
   peekInstance(p: number, end: number, out: Values): Template | undefined {
     const b = this.buf;
-    if (p + 18 > end || b[p] !== 0x0f || b[p + 4] !== 0x0c) return undefined;
-    const defOff = u32(b, p + 10);
-    let q = p + 14;
+    if (p + 4 <= end && b[p] === 0x0f) p += 4;
+    if (p + 14 > end || b[p] !== 0x0c) return undefined;
+    const defOff = u32(b, p + 6);
+    let q = p + 10;
     const template = this.template(defOff);
     if (defOff === q) q = template.end;
     this.need(q, 4, end);
@@ -946,7 +947,7 @@ export function systemMap(t: Template): SystemMap | null {
 }
 
 /** Text of a mapped field for instance values v; undefined when the field is left out. */
-function fieldText(ctx: ChunkContext, src: FieldSource, v: Values): string | undefined {
+export function fieldText(ctx: ChunkContext, src: FieldSource, v: Values): string | undefined {
   if (src.guard >= 0 && isOmitted(v, src.guard)) return undefined;
   if ("text" in src) return src.text;
   if (src.optional && isOmitted(v, src.index)) return undefined;
@@ -954,7 +955,7 @@ function fieldText(ctx: ChunkContext, src: FieldSource, v: Values): string | und
 }
 
 /** Exact ticks of TimeCreated when it is a FILETIME substitution. */
-function timeTicksOf(ctx: ChunkContext, map: SystemMap, v: Values): bigint | undefined {
+export function timeTicksOf(ctx: ChunkContext, map: SystemMap, v: Values): bigint | undefined {
   const src = map.fields.systemTime;
   if (!src || "text" in src || (src.guard >= 0 && isOmitted(v, src.guard))) return undefined;
   const i = src.index;
@@ -1027,7 +1028,7 @@ function dataPlanOf(el: ElementNode): DataPlan | null {
 }
 
 /** The data plan of a template that is just `<EventData>` (the BinXML value Windows nests). */
-function nestedDataPlan(t: Template): DataPlan | null {
+export function nestedDataPlan(t: Template): DataPlan | null {
   if (t.shape.dataPlan !== undefined) return t.shape.dataPlan;
   const els = t.root.filter((n) => n.k === 2) as ElementNode[];
   t.shape.dataPlan = els.length === 1 && t.root.length === 1 ? dataPlanOf(els[0]) : null;
@@ -1070,7 +1071,7 @@ function planData(
   }
 }
 
-function plainValues(v: Values): boolean {
+export function plainValues(v: Values): boolean {
   const types = v.types;
   for (let i = 0; i < types.length; i++)
     if (types[i] & ValueType.ArrayFlag || types[i] === ValueType.BinXml) return false;

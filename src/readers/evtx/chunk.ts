@@ -20,7 +20,6 @@ import {
   buildNodes,
   ChunkContext,
   type InstanceNode,
-  lazySystem,
   modelPlan,
   type Node,
   planEvent,
@@ -30,6 +29,7 @@ import {
   type Values,
 } from "./binxml.js";
 import { crc32 } from "./crc32.js";
+import { RecordView } from "./pushdown.js";
 import { u32 } from "./values.js";
 
 export const CHUNK_SIZE = 65536;
@@ -68,6 +68,12 @@ export interface ChunkOptions {
   attachSystem?: boolean;
   /** Tests: always use the tree walk (the reference the compiled paths are checked against). */
   slowPath?: boolean;
+  /**
+   * --strict: every checksum is checked. Otherwise, under a filter, the records CRC of a chunk is
+   * checked only when the chunk delivers a record or has other damage (a chunk whose records the
+   * push-down all skips is not read past its template instances).
+   */
+  strict?: boolean;
 }
 
 export interface ChunkResult {
@@ -226,24 +232,13 @@ function applyBody(ev: WinEvent, el: XmlElement, haveEventData: boolean): void {
   }
 }
 
-/**
- * Push-down check before anything is built. Returns true (keep), false (skip) or undefined
- * (the template's System block is not a plain map of substitutions: decide after building).
- */
-function prefilter(ctx: ChunkContext, p: number, end: number, filter: SystemPredicate): boolean | undefined {
-  // The record's template and substitution descriptors only, into reused arrays: records the
-  // filter skips allocate next to nothing.
-  const template = ctx.peekInstance(p, end, SCRATCH);
-  if (!template) return undefined;
-  const map = systemMap(template);
-  if (!map) return undefined;
-  // A predicate declared with one parameter does not read the ticks: skip the bigint.
-  const { fields, ticks } = lazySystem(ctx, map, SCRATCH, filter.length >= 2);
-  if (!filter(fields, ticks)) return false;
-  return map.complete ? true : undefined;
+/** The push-down's reused record view for a predicate (one per predicate, see pushdown.ts). */
+const VIEWS = new WeakMap<SystemPredicate, RecordView>();
+function viewFor(filter: SystemPredicate): RecordView {
+  let view = VIEWS.get(filter);
+  if (!view) VIEWS.set(filter, (view = new RecordView(filter)));
+  return view;
 }
-
-const SCRATCH: Values = { types: [], offsets: [], sizes: [] };
 
 /** Reads every record of one chunk. Never throws: damage becomes issues. */
 export function readChunk(input: ChunkInput, opts: ChunkOptions): ChunkResult {
@@ -282,14 +277,16 @@ export function readChunk(input: ChunkInput, opts: ChunkOptions): ChunkResult {
     });
   const freeSpace = u32(buf, 48);
   const freeSpaceSane = freeSpace >= CHUNK_HEADER_SIZE && freeSpace <= CHUNK_SIZE;
+  // Under a filter (not --strict) the records CRC waits until the chunk is known to matter.
+  const deferCrc = opts.filter !== undefined && opts.strict !== true;
+  const recordsCrcIssue = (): ReadIssue | undefined =>
+    crc32(buf, CHUNK_HEADER_SIZE, freeSpace) !== u32(buf, 52)
+      ? { file, location: chunkWhere, reason: "bad event records CRC32 (records still read)", lost: "none" }
+      : undefined;
+  const crcAt = issues.length;
   if (freeSpaceSane && freeSpace <= buf.length) {
-    if (crc32(buf, CHUNK_HEADER_SIZE, freeSpace) !== u32(buf, 52))
-      issues.push({
-        file,
-        location: chunkWhere,
-        reason: "bad event records CRC32 (records still read)",
-        lost: "none",
-      });
+    const bad = deferCrc ? undefined : recordsCrcIssue();
+    if (bad) issues.push(bad);
   } else if (!freeSpaceSane) {
     issues.push({
       file,
@@ -322,6 +319,7 @@ export function readChunk(input: ChunkInput, opts: ChunkOptions): ChunkResult {
 
   const ctx = new ChunkContext(buf);
   ctx.treeWalkOnly = opts.slowPath === true;
+  const view = opts.filter ? viewFor(opts.filter) : undefined;
   let p = CHUNK_HEADER_SIZE;
   let read = 0;
   let lostRecords = 0;
@@ -357,8 +355,9 @@ export function readChunk(input: ChunkInput, opts: ChunkOptions): ChunkResult {
       p = q;
       continue;
     }
-    const recordId = buf.readBigUInt64LE(p + 8);
-    if (!idInRange(recordId) || (p >= slackFrom && !idRangeSane)) {
+    // (Under a trusted header neither check applies: the id is read only for records kept.)
+    const recordId = headerOk ? undefined : buf.readBigUInt64LE(p + 8);
+    if (recordId !== undefined && (!idInRange(recordId) || (p >= slackFrom && !idRangeSane))) {
       p += size; // stale (slack) or torn: not a live record
       continue;
     }
@@ -368,7 +367,7 @@ export function readChunk(input: ChunkInput, opts: ChunkOptions): ChunkResult {
       continue;
     }
     try {
-      const out = readRecord(ctx, p, size, recordId, input, opts);
+      const out = readRecord(ctx, p, size, recordId, input, opts, view);
       if (out) records.push(out);
       read++;
     } catch (err) {
@@ -381,13 +380,17 @@ export function readChunk(input: ChunkInput, opts: ChunkOptions): ChunkResult {
             : `unreadable record: ${(err as Error).message}`;
       issues.push({
         file,
-        location: `record ${recordId} at offset ${hex(fileOffset + p)} (chunk ${index})`,
+        location: `record ${recordId ?? buf.readBigUInt64LE(p + 8)} at offset ${hex(fileOffset + p)} (chunk ${index})`,
         reason,
         lost: "record",
         skippedRecords: 1,
       });
     }
     p += size;
+  }
+  if (deferCrc && freeSpaceSane && freeSpace <= buf.length && (records.length > 0 || issues.length > 0)) {
+    const bad = recordsCrcIssue();
+    if (bad) issues.splice(crcAt, 0, bad);
   }
   if (truncated && expected !== undefined && read + lostRecords < expected) {
     const last = issues.find((i) => i.reason.startsWith("truncated chunk"));
@@ -400,15 +403,17 @@ function readRecord(
   ctx: ChunkContext,
   p: number,
   size: number,
-  recordId: bigint,
+  knownId: bigint | undefined,
   input: ChunkInput,
   opts: ChunkOptions,
+  view: RecordView | undefined,
 ): XmlRecord | WinEvent | undefined {
   let decided: boolean | undefined = true;
-  if (opts.filter) {
-    decided = prefilter(ctx, p + 24, p + size - 4, opts.filter);
+  if (view) {
+    decided = view.decide(ctx, p + 24, p + size - 4);
     if (decided === false) return undefined;
   }
+  const recordId = knownId ?? ctx.buf.readBigUInt64LE(p + 8);
   const [nodes] = ctx.fragment(p + 24, p + size - 4, false, 0);
   const rec: ParsedRecord = { ctx, nodes };
   const provenance: Provenance = {
@@ -473,6 +478,7 @@ export function scanChunk(input: ChunkInput, filter: SystemPredicate, maxRecordB
   const freeSpaceSane = freeSpace >= CHUNK_HEADER_SIZE && freeSpace <= CHUNK_SIZE;
   const limit = headerOk && freeSpaceSane ? Math.min(freeSpace, buf.length) : buf.length;
   const ctx = new ChunkContext(buf);
+  const view = viewFor(filter);
   let p = CHUNK_HEADER_SIZE;
   while (p + 24 <= limit) {
     const size = recordFits(buf, p, limit, max);
@@ -484,7 +490,7 @@ export function scanChunk(input: ChunkInput, filter: SystemPredicate, maxRecordB
       continue;
     }
     try {
-      if (prefilter(ctx, p + 24, p + size - 4, filter) !== false) keep.add(p);
+      if (view.decide(ctx, p + 24, p + size - 4) !== false) keep.add(p);
     } catch {
       keep.add(p); // the worker reports it
     }

@@ -89,7 +89,14 @@ class BlockReader {
   private done = false;
   private readonly it: AsyncIterator<Uint8Array>;
 
-  constructor(source: AsyncIterable<Uint8Array>) {
+  /**
+   * `shareable`: blocks may be views into the source's pieces (fresh buffers from fileBytes) instead
+   * of copies. Off for worker threads, to which a view would carry its whole piece.
+   */
+  constructor(
+    source: AsyncIterable<Uint8Array>,
+    private readonly shareable = false,
+  ) {
     this.it = source[Symbol.asyncIterator]();
   }
 
@@ -104,6 +111,15 @@ class BlockReader {
       }
     }
     const want = Math.min(n, this.length);
+    const head = this.pieces[0];
+    if (this.shareable && head !== undefined && head.length >= want) {
+      // The block lies in one piece: a view of it, no copy (pieces are never reused by their source).
+      const out = Buffer.from(head.buffer, head.byteOffset, want);
+      if (want === head.length) this.pieces.shift();
+      else this.pieces[0] = head.subarray(want);
+      this.length -= want;
+      return out;
+    }
     const out = Buffer.allocUnsafe(want);
     let filled = 0;
     while (filled < want) {
@@ -138,8 +154,12 @@ export async function* evtxChunks(
   file: string,
   report: (issue: ReadIssue) => void,
   signal?: AbortSignal,
+  shareable = false,
 ): AsyncGenerator<ChunkInput> {
-  const reader = new BlockReader(typeof source === "string" ? fileBytes(source, file) : source);
+  const reader = new BlockReader(
+    typeof source === "string" ? fileBytes(source, file) : source,
+    shareable && typeof source === "string",
+  );
   try {
     const header = await reader.take(FILE_HEADER_SIZE);
     if (header.length < 128 || !isEvtxHeader(header)) {
@@ -240,10 +260,15 @@ export async function* readRecords(
   const file = opts.displayName ?? (typeof source === "string" ? source : "<stream>");
   const rep = reporter(opts);
   const threads = Math.max(0, Math.floor(opts.threads ?? 0));
-  const chunks = evtxChunks(source, file, (i) => rep.report(i), opts.signal);
+  const chunks = evtxChunks(source, file, (i) => rep.report(i), opts.signal, threads <= 1);
   if (threads <= 1) {
     for await (const input of chunks) {
-      const res = readChunk(input, { mode, filter: opts.filter, maxRecordBytes: opts.maxRecordBytes });
+      const res = readChunk(input, {
+        mode,
+        filter: opts.filter,
+        maxRecordBytes: opts.maxRecordBytes,
+        strict: opts.strict,
+      });
       for (const issue of res.issues) rep.report(issue);
       for (const rec of res.records) yield rec;
     }
@@ -268,8 +293,13 @@ export async function* readRecordBatches(
   }
   const file = opts.displayName ?? (typeof source === "string" ? source : "<stream>");
   const rep = reporter(opts);
-  for await (const input of evtxChunks(source, file, (i) => rep.report(i), opts.signal)) {
-    const res = readChunk(input, { mode, filter: opts.filter, maxRecordBytes: opts.maxRecordBytes });
+  for await (const input of evtxChunks(source, file, (i) => rep.report(i), opts.signal, true)) {
+    const res = readChunk(input, {
+      mode,
+      filter: opts.filter,
+      maxRecordBytes: opts.maxRecordBytes,
+      strict: opts.strict,
+    });
     for (const issue of res.issues) rep.report(issue);
     if (res.records.length > 0) yield res.records;
   }
