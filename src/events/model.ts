@@ -118,6 +118,19 @@ export type SystemPredicate = (
   data?: EventDataLookup,
 ) => boolean;
 
+const TICKS_UNUSED = new WeakSet<SystemPredicate>();
+
+/** Declares that `p` never reads its timeTicks argument (readers may skip decoding them); returns p. */
+export function withoutTicks(p: SystemPredicate): SystemPredicate {
+  TICKS_UNUSED.add(p);
+  return p;
+}
+
+/** Does `p` read its timeTicks argument? (Not when declared so, or declared with one parameter.) */
+export function readsTicks(p: SystemPredicate): boolean {
+  return !TICKS_UNUSED.has(p) && p.length >= 2;
+}
+
 /**
  * The value of an EventData field (`<Data Name="X">`, as the Splunk field view would give field X,
  * entities not yet re-escaped) that a reader can read before building the event: a string when the

@@ -15,7 +15,14 @@ import {
   type SequenceSpec,
 } from "../correlate/index.js";
 import { type FieldViewOptions, type SplunkEvent, toSplunkEvent } from "../events/fields.js";
-import type { ReadIssue, SystemFields, SystemPredicate, WinEvent } from "../events/model.js";
+import {
+  type ReadIssue,
+  readsTicks,
+  type SystemFields,
+  type SystemPredicate,
+  type WinEvent,
+  withoutTicks,
+} from "../events/model.js";
 import { expandInputs, type InputStats, newInputStats, readInputs } from "../readers/index.js";
 import {
   type CompiledSearch,
@@ -128,10 +135,11 @@ export function compileRules(rules: LoadedRule[], opts: RunOptions): CompiledRul
 
 function anyOf(preds: SystemPredicate[]): SystemPredicate {
   if (preds.length === 1) return preds[0];
-  return (system, ticks, data) => {
+  const any: SystemPredicate = (system, ticks, data) => {
     for (const p of preds) if (p(system, ticks, data)) return true;
     return false;
   };
+  return preds.some(readsTicks) ? any : withoutTicks(any);
 }
 
 /** The readers' predicate: some rule could use the record, and it is inside --since/--until. */

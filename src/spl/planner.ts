@@ -9,7 +9,12 @@
  * (decision D-pushdown-unknown).
  */
 import { type FieldViewOptions, hostFor, metadataFor, NON_DATA_FIELDS } from "../events/fields.js";
-import type { EventDataLookup, SystemFields, SystemPredicate } from "../events/model.js";
+import {
+  type EventDataLookup,
+  type SystemFields,
+  type SystemPredicate,
+  withoutTicks,
+} from "../events/model.js";
 import { EPOCH_DIFF_TICKS } from "../events/time.js";
 import type { Command, Pipeline, SearchExpr } from "./ast.js";
 import { aggregationsOrderDependent } from "./commands/stats.js";
@@ -45,10 +50,20 @@ function getterFor(field: string, view: FieldViewOptions): SystemGetter | undefi
     case "sourcetype":
       // metadataFor's sourcetype, without reading the other metadata (this runs on every record).
       if (view.sourcetypeStyle === "modern") return () => "XmlWinEventLog";
-      return (s) => {
-        const channel = s.channel;
-        return channel === undefined ? undefined : `XmlWinEventLog:${channel}`;
-      };
+      // The same Channel (a reader may hand out the same string) gives the same sourcetype string.
+      {
+        let lastChannel: string | undefined;
+        let lastSourcetype = "";
+        return (s) => {
+          const channel = s.channel;
+          if (channel === undefined) return undefined;
+          if (channel !== lastChannel) {
+            lastChannel = channel;
+            lastSourcetype = `XmlWinEventLog:${channel}`;
+          }
+          return lastSourcetype;
+        };
+      }
     case "source":
       return (s) => (s.channel === undefined ? undefined : metadataFor(s, view).source);
     case "host":
@@ -140,6 +155,22 @@ function pieceFor(expr: SearchExpr, view: FieldViewOptions, now: number, src: So
   }
 }
 
+/** Does the expression hold earliest/latest (the only pieces that read the ticks)? */
+function hasTime(expr: SearchExpr): boolean {
+  switch (expr.kind) {
+    case "time":
+      return true;
+    case "group":
+    case "not":
+      return hasTime(expr.expr);
+    case "and":
+    case "or":
+      return expr.items.some(hasTime);
+    default:
+      return false;
+  }
+}
+
 /** The push-down predicate of a pipeline, or undefined when nothing can be pushed. */
 export function pushdownFor(
   p: Pipeline,
@@ -155,7 +186,7 @@ export function pushdownFor(
   }
   if (first?.name !== "search" || first.expr === undefined) return undefined;
   const piece = pieceFor(first.expr, view, now, src);
-  return piece;
+  return piece && !hasTime(first.expr) ? withoutTicks(piece) : piece;
 }
 
 /** Commands whose answer depends on seeing results in search order (newest first). */

@@ -8,15 +8,20 @@
 export type WildcardMatcher = (value: string) => boolean;
 
 // A search like the seed tests the same value against several patterns in a row
-// (ParentImage="*\\mmc.exe" OR ParentImage="*\\excel.exe" ...): remember the last lowered value.
-let lastValue = "";
-let lastLower = "";
+// (ParentImage="*\\mmc.exe" OR ParentImage="*\\excel.exe" ...), and a few fields per event:
+// remember the last few lowered values (a reader that hands out the same string object for a
+// repeated value makes a hit one pointer comparison).
+const LOWER_SLOTS = 4;
+const lastValues: string[] = ["", "", "", ""];
+const lastLowers: string[] = ["", "", "", ""];
+let nextSlot = 0;
 function lower(s: string): string {
-  if (s !== lastValue) {
-    lastValue = s;
-    lastLower = s.toLowerCase();
-  }
-  return lastLower;
+  for (let i = 0; i < LOWER_SLOTS; i++) if (lastValues[i] === s) return lastLowers[i];
+  const l = s.toLowerCase();
+  lastValues[nextSlot] = s;
+  lastLowers[nextSlot] = l;
+  nextSlot = (nextSlot + 1) % LOWER_SLOTS;
+  return l;
 }
 
 /** Anchored match of `value` against `pattern` (`*` = any run of characters). */

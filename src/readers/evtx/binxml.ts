@@ -330,9 +330,12 @@ export class ChunkContext {
     const count = u32(b, q);
     q += 4;
     if (count * 4 > end - q) this.fail("substitution count exceeds the record", q);
-    out.types.length = count;
-    out.offsets.length = count;
-    out.sizes.length = count;
+    // (Setting an array's length is slow: records of one template have the same count.)
+    if (out.types.length !== count) {
+      out.types.length = count;
+      out.offsets.length = count;
+      out.sizes.length = count;
+    }
     let v = q + count * 4;
     for (let i = 0; i < count; i++) {
       const size = u16(b, q + 4 * i);

@@ -14,7 +14,12 @@
  * items from the same substitutions.
  */
 
-import type { EventDataLookup, SystemFields, SystemPredicate } from "../../events/model.js";
+import {
+  type EventDataLookup,
+  readsTicks,
+  type SystemFields,
+  type SystemPredicate,
+} from "../../events/model.js";
 import {
   type ChunkContext,
   type DataPlan,
@@ -102,6 +107,36 @@ function nestedIndex(t: Template): DataIndex | null {
 }
 
 /**
+ * The last text decoded for one field, with the bytes it came from: a value that repeats from record
+ * to record (Channel, Provider, an Image path) is the same string object again, which the matchers'
+ * caches recognise by one comparison, and is not decoded nor garbage again.
+ */
+class TextMemo {
+  private readonly bytes = Buffer.allocUnsafe(MEMO_BYTES);
+  private size = -1;
+  private value = "";
+
+  text(ctx: ChunkContext, src: FieldSource, v: Values): string | undefined {
+    if ("text" in src) return src.text;
+    const i = src.index;
+    if (i >= v.types.length || v.types[i] !== ValueType.String || v.sizes[i] > MEMO_BYTES)
+      return fieldText(ctx, src, v);
+    if ((src.guard >= 0 && isOmitted(v, src.guard)) || (src.optional && isOmitted(v, i))) return undefined;
+    const off = v.offsets[i];
+    const size = v.sizes[i];
+    const b = ctx.buf;
+    if (size === this.size && b.compare(this.bytes, 0, size, off, off + size) === 0) return this.value;
+    const value = fieldText(ctx, src, v);
+    if (value === undefined) return undefined;
+    b.copy(this.bytes, 0, off, off + size);
+    this.size = size;
+    this.value = value;
+    return value;
+  }
+}
+const MEMO_BYTES = 1024;
+
+/**
  * System fields of the current record, decoded on first access (prototype getters, see below) and
  * kept for the record: an OR of several conditions on one field decodes it once.
  */
@@ -112,6 +147,7 @@ class SystemView {
   /** Record number of each cached key (a stamp instead of clearing per record). */
   private readonly stamp = new Int32Array(SYSTEM_KEYS.length);
   private readonly cached: (string | undefined)[] = new Array(SYSTEM_KEYS.length).fill(undefined);
+  private readonly memos = SYSTEM_KEYS.map(() => new TextMemo());
   private record = 0;
   /** A new record: nothing cached (stamps: the first record is 1; a wrap starts over). */
   next(): void {
@@ -122,12 +158,12 @@ class SystemView {
   }
   get(key: SystemKey, k: number): string | undefined {
     if (this.stamp[k] === this.record) return this.cached[k];
-    const value = this.decode(key);
+    const value = this.decode(key, k);
     this.stamp[k] = this.record;
     this.cached[k] = value;
     return value;
   }
-  private decode(key: SystemKey): string | undefined {
+  private decode(key: SystemKey, k: number): string | undefined {
     const src = this.map.fields[key];
     if (!src) return undefined;
     if (!("text" in src)) {
@@ -135,7 +171,7 @@ class SystemView {
       // A BinXML value in a System field: unknown here (the tree walk decides).
       if (i < this.v.types.length && this.v.types[i] === ValueType.BinXml) return undefined;
     }
-    return fieldText(this.ctx, src, this.v);
+    return this.memos[k].text(this.ctx, src, this.v);
   }
 }
 for (const [k, key] of SYSTEM_KEYS.entries())
@@ -162,9 +198,14 @@ export class RecordView {
   private readonly cachedNames: string[] = [];
   private readonly cachedValues: (string | null | undefined)[] = [];
   private cachedCount = 0;
+  private readonly memos = new Map<string, TextMemo>();
   private readonly data: EventDataLookup = (name) => this.lookup(name);
 
-  constructor(private readonly filter: SystemPredicate) {}
+  private readonly withTicks: boolean;
+
+  constructor(private readonly filter: SystemPredicate) {
+    this.withTicks = readsTicks(filter);
+  }
 
   /**
    * Runs the predicate on the record body at [p, end): true (keep), false (skip) or undefined (the
@@ -183,8 +224,8 @@ export class RecordView {
     this.template = template;
     this.dataIndex = undefined;
     this.cachedCount = 0;
-    // A predicate declared with one parameter does not read the ticks: skip the bigint.
-    const ticks = this.filter.length >= 2 ? timeTicksOf(ctx, map, this.scratch) : undefined;
+    // A predicate that does not read the ticks: skip the bigint.
+    const ticks = this.withTicks ? timeTicksOf(ctx, map, this.scratch) : undefined;
     if (!this.filter(sys as unknown as SystemFields, ticks, this.data)) return false;
     return map.complete ? true : undefined;
   }
@@ -206,7 +247,12 @@ export class RecordView {
     const src = index.get(name);
     if (src === undefined) return null;
     if (src === null) return undefined;
-    return fieldText(this.system.ctx, src, this.dataValues) ?? null;
+    let memo = this.memos.get(name);
+    if (!memo) {
+      if (this.memos.size >= 64) this.memos.clear();
+      this.memos.set(name, (memo = new TextMemo()));
+    }
+    return memo.text(this.system.ctx, src, this.dataValues) ?? null;
   }
 
   /** The current record's EventData index and values (see planEvent, which this mirrors). */
