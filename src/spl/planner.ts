@@ -2,8 +2,9 @@
  * The planner: predicate push-down into the readers, and where search order must be restored.
  *
  * Push-down: the leading search's top-level conjuncts on index, sourcetype, source, host, EventCode
- * (EventID), Channel, Computer and earliest/latest (and OR-groups made only of those) become a
- * SystemPredicate that readers run on System fields before building EventData. It is exact for the
+ * (EventID), Channel, Computer, earliest/latest and EventData fields (read through the reader's
+ * EventDataLookup, decision D-pushdown-eventdata), and OR-groups made only of those, become a
+ * SystemPredicate that readers run before building the event. It is exact for the
  * records it rejects: it uses the same matcher as the search and the same field view
  * (`metadataFor`), and answers true whenever a System field it needs is unknown (undefined)
  * (decision D-pushdown-unknown).

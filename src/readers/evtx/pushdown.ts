@@ -5,7 +5,7 @@
  * only). One RecordView per chunk reader is reused for every record: a record the predicate rejects
  * allocates only the strings the predicate reads.
  *
- * EventData lookup (decision D-pushdown-eventdata, docs/evtx.md): for a template whose Event is a
+ * EventData lookup (decision D-pushdown-eventdata, docs/spl-decisions.md; docs/performance.md): for a template whose Event is a
  * plainly mapped System plus one `<EventData>` of named Data items (in the template itself, or in
  * the one BinXML substitution Windows nests it in), field X is the Data item named X (absent when
  * there is none or its optional value is null); a name that repeats, array or BinXML values in the

@@ -9,10 +9,12 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { describe, test } from "node:test";
 import { defaultFieldViewOptions, NON_DATA_FIELDS, toSplunkEvent } from "../../../src/events/fields.js";
-import type { SystemPredicate, WinEvent } from "../../../src/events/model.js";
-import { readEvtx } from "../../../src/readers/evtx/index.js";
+import { InputError, type SystemPredicate, type WinEvent } from "../../../src/events/model.js";
+import { crc32 } from "../../../src/readers/evtx/crc32.js";
+import { EvtxWriter, readEvtx } from "../../../src/readers/evtx/index.js";
 import { compileSearch, compileSearchExpression } from "../../../src/spl/index.js";
-import { corpusEvtx, corpusSkip } from "./helpers.js";
+import { collect, corpusEvtx, corpusSkip } from "./helpers.js";
+import { sysmonMix } from "./sysmon-mix.js";
 
 interface Probe {
   recordId: string | undefined;
@@ -97,5 +99,36 @@ describe("EVTX push-down: EventData lookup", { skip: corpusSkip }, () => {
     }
     assert.ok(skipped > 1000, `records skipped by the push-down: ${skipped}`);
     assert.ok(matched > 10, `records the search matches: ${matched}`);
+  });
+});
+
+describe("EVTX push-down: records CRC", () => {
+  // Chunk 1 of a file we write gets a wrong records CRC (under a valid header CRC).
+  const w = new EvtxWriter();
+  for (const ev of sysmonMix(1200)) w.add(ev);
+  const bytes = Buffer.from(w.finish());
+  const chunk = bytes.subarray(4096 + 65536, 4096 + 2 * 65536);
+  chunk.writeUInt32LE(0x12345678, 52);
+  chunk.writeUInt32LE(crc32(chunk, 128, 512, crc32(chunk, 0, 120)), 124);
+  const bad = (issues: { reason: string }[]) => issues.filter((i) => /records CRC32/.test(i.reason)).length;
+
+  test("checked when the chunk delivers records, not when the push-down skips them all", async () => {
+    const none: SystemPredicate = () => false;
+    const some: SystemPredicate = (s) => s.eventID === "1";
+    const skipped = await collect(bytes, { filter: none });
+    assert.equal(skipped.events.length, 0);
+    assert.equal(bad(skipped.issues), 0);
+    const kept = await collect(bytes, { filter: some });
+    assert.ok(kept.events.length > 0);
+    assert.equal(bad(kept.issues), 1);
+    assert.equal(bad((await collect(bytes)).issues), 1);
+  });
+
+  test("--strict checks every chunk, filtered or not", async () => {
+    await assert.rejects(collect(bytes, { filter: () => false, strict: true }), (err: unknown) => {
+      assert.ok(err instanceof InputError);
+      assert.match(err.message, /records CRC32/);
+      return true;
+    });
   });
 });
