@@ -17,7 +17,7 @@
  */
 
 import { open } from "node:fs/promises";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import {
   InputError,
   type ReadIssue,
@@ -344,7 +344,7 @@ export interface WorkerReply {
 export type XmlRecordWithSystem = XmlRecord & { system?: SystemFields; timeTicks?: bigint };
 
 /** A worker running worker.ts (from TypeScript sources under tsx) or worker.js (compiled). */
-function startWorker(): Worker {
+function startWorker(Worker: typeof import("node:worker_threads").Worker): Worker {
   const fromSource = import.meta.url.endsWith(".ts");
   const url = new URL(fromSource ? "./worker.ts" : "./worker.js", import.meta.url);
   if (!fromSource) return new Worker(url);
@@ -361,6 +361,8 @@ async function* readParallel(
   threads: number,
   rep: Reporter,
 ): AsyncGenerator<XmlRecord | WinEvent> {
+  // Loaded only when threads are asked for (start-up of every other run does not pay for it).
+  const { Worker } = await import("node:worker_threads");
   const workers: Worker[] = [];
   const pending = new Map<number, (r: WorkerReply) => void>();
   // A worker that fails (or cannot start) stops the pool; its chunks are read in-process.
@@ -371,7 +373,7 @@ async function* readParallel(
     pending.clear();
   };
   for (let i = 0; i < threads; i++) {
-    const w = startWorker();
+    const w = startWorker(Worker);
     w.on("message", (r: WorkerReply) => {
       const resolve = pending.get(r.id);
       pending.delete(r.id);
