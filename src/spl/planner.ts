@@ -84,7 +84,7 @@ function getterFor(field: string, view: FieldViewOptions): SystemGetter | undefi
   }
   // Any other field can only come from the record's body (EventData, UserData, RenderingInfo):
   // the reader's EventData lookup answers when it can tell (decision D-pushdown-eventdata).
-  if (NON_DATA_FIELDS.has(field) || field.startsWith("_")) return undefined;
+  if (NON_DATA_FIELDS.has(field) || field.startsWith("_") || field.includes("*")) return undefined;
   return (_s, data) => {
     if (data === undefined) return undefined;
     const v = data(field);
