@@ -60,6 +60,8 @@ export function printSearchExpr(e: SearchExpr, min = 0): string {
     }
     case "time":
       return `${e.modifier}=${bareSearchSafe(e.value) ? e.value : quoteSearchString(e.value)}`;
+    case "subsearch":
+      return `[${e.raw}]`;
   }
 }
 
