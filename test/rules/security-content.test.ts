@@ -10,7 +10,7 @@ import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { run } from "../../src/cli/main.js";
 import { selectRules } from "../../src/rules/loader.js";
-import { blockCause, coverageOf } from "../../src/rules/security-content.js";
+import { blockCause, coverageOf, isSecurityContentDetection } from "../../src/rules/security-content.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const events = path.join(here, "..", "fixtures", "readers", "windows-events.xml");
@@ -91,6 +91,19 @@ describe("security_content as it is", () => {
       assert.deepEqual(r.mitre.technique, ["T1021.003"]);
       assert.equal(r.blocked, undefined, r.blocked);
     }
+  });
+
+  test("the newer layout (mitre_attack_id and analytic_story at the top level, no tags) is a detection", () => {
+    const newer = {
+      name: "n",
+      id: "x",
+      search: "a=1",
+      mitre_attack_id: ["T1021.003"],
+      analytic_story: ["s"],
+    };
+    assert.equal(isSecurityContentDetection(newer), true);
+    assert.equal(isSecurityContentDetection({ name: "n", id: "x", search: "a=1" }), false);
+    assert.equal(isSecurityContentDetection({ ...newer, pack: "dcom" }), false);
   });
 
   test("rules that cannot run say why: a command, a missing macro; missing *_filter macros are `search *`", () => {
