@@ -112,7 +112,7 @@ describe("security_content as it is", () => {
     assert.deepEqual(why, {
       "Processes By Name": "runs",
       "MMC Spaced": "runs",
-      "Uses Map": "command map",
+      "Uses Map": "map over events",
       "Cloud Thing": "macro cloudtrail",
     });
     const cov = coverageOf(rules);
@@ -121,8 +121,8 @@ describe("security_content as it is", () => {
       { total: 4, runs: 2, windows: { total: 3, runs: 2 } },
     );
     assert.deepEqual([...cov.causes].sort(), [
-      ["command map", 1],
       ["macro cloudtrail", 1],
+      ["map over events", 1],
     ]);
     assert.equal(blockCause("x.yml:1:5: unsupported eval function 'foo()'"), "eval foo()");
   });
@@ -130,12 +130,12 @@ describe("security_content as it is", () => {
   test("rules list shows a runs column; rules coverage prints runs and blocked by cause", async () => {
     const list = await cli(["rules", "list", "--rules", root]);
     assert.equal(list.code, 0);
-    assert.match(list.text, /no: command map/);
+    assert.match(list.text, /no: map over events/);
     const cov = await cli(["rules", "coverage", root]);
     assert.equal(cov.code, 0);
     assert.match(cov.text, /searches: 4, run: 2 \(50\.0%\), blocked: 2/);
     assert.match(cov.text, /reading Windows event logs: 3, run: 2 \(66\.7%\)/);
-    assert.match(cov.text, /command map\s+1/);
+    assert.match(cov.text, /map over events\s+1/);
   });
 
   test("scan runs the runnable detections with their macros and lookups, skipping the others", async () => {
