@@ -142,6 +142,22 @@ describe("map, outputlookup; commands that cannot run offline", () => {
       ["admin"],
     );
   });
+  test("lookup reads a security_content definition lookups/<name>.yml (filename, WILDCARD, case)", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "dcomhunt-lk-"));
+    writeFileSync(
+      path.join(dir, "svc_lookup.yml"),
+      "name: svc_lookup\nfilename: svc.csv\nmatch_type:\n- WILDCARD(service)\ncase_sensitive_match: false\n",
+    );
+    writeFileSync(path.join(dir, "svc.csv"), "service,category\n*windefend*,security\n");
+    const rows = await run(
+      "* | lookup svc_lookup service AS s OUTPUT category",
+      one({ s: "sc stop WinDefend" }),
+      {
+        lookupsDir: dir,
+      },
+    );
+    assert.equal(rows[0].fields.get("category"), "security");
+  });
   test("map over events, iplocation and mstats are refused with the reason", () => {
     assert.throws(() => parseSpl("| mstats avg(x) WHERE index=m"), /metrics index/);
     assert.throws(() => parseSpl("* | iplocation src"), /GeoLite2\/GeoIP2 City database/);
