@@ -60,8 +60,8 @@ write(
   ),
 );
 write(
-  "detections/endpoint/uses_map.yml",
-  detection("Uses Map", "33333333-3333-3333-3333-333333333333", '`sysmon` | map search="search x=1"'),
+  "detections/endpoint/uses_iplocation.yml",
+  detection("Uses Iplocation", "33333333-3333-3333-3333-333333333333", "`sysmon` | iplocation src"),
 );
 write(
   "detections/cloud/cloud_thing.yml",
@@ -112,7 +112,7 @@ describe("security_content as it is", () => {
     assert.deepEqual(why, {
       "Processes By Name": "runs",
       "MMC Spaced": "runs",
-      "Uses Map": "map over events",
+      "Uses Iplocation": "command iplocation",
       "Cloud Thing": "macro cloudtrail",
     });
     const cov = coverageOf(rules);
@@ -121,8 +121,8 @@ describe("security_content as it is", () => {
       { total: 4, runs: 2, windows: { total: 3, runs: 2 } },
     );
     assert.deepEqual([...cov.causes].sort(), [
+      ["command iplocation", 1],
       ["macro cloudtrail", 1],
-      ["map over events", 1],
     ]);
     assert.equal(blockCause("x.yml:1:5: unsupported eval function 'foo()'"), "eval foo()");
   });
@@ -130,12 +130,12 @@ describe("security_content as it is", () => {
   test("rules list shows a runs column; rules coverage prints runs and blocked by cause", async () => {
     const list = await cli(["rules", "list", "--rules", root]);
     assert.equal(list.code, 0);
-    assert.match(list.text, /no: map over events/);
+    assert.match(list.text, /no: command iplocation/);
     const cov = await cli(["rules", "coverage", root]);
     assert.equal(cov.code, 0);
     assert.match(cov.text, /searches: 4, run: 2 \(50\.0%\), blocked: 2/);
     assert.match(cov.text, /reading Windows event logs: 3, run: 2 \(66\.7%\)/);
-    assert.match(cov.text, /map over events\s+1/);
+    assert.match(cov.text, /command iplocation\s+1/);
   });
 
   test("scan runs the runnable detections with their macros and lookups, skipping the others", async () => {

@@ -162,7 +162,41 @@ describe("map, outputlookup; commands that cannot run offline", () => {
     assert.throws(() => parseSpl("| mstats avg(x) WHERE index=m"), /metrics index/);
     assert.throws(() => parseSpl("* | iplocation src"), /GeoLite2\/GeoIP2 City database/);
   });
-  test("map over events is a compile error naming the one-pass reason", async () => {
-    await assert.rejects(run('* | map search="search User=$User$"', one({ User: "bob" })), /second pass/);
+  test("map over events: each substituted search runs over the events its fixed terms picked", async () => {
+    const evs = [
+      winEvent({
+        eventID: "4662",
+        channel: "Security",
+        time: "2020-10-08T11:00:00Z",
+        data: { LogonId: "0x1" },
+      }),
+      winEvent({
+        eventID: "4662",
+        channel: "Security",
+        time: "2020-10-08T11:00:01Z",
+        data: { LogonId: "0x2" },
+      }),
+      winEvent({
+        eventID: "4624",
+        channel: "Security",
+        time: "2020-10-08T11:00:02Z",
+        data: { TargetLogonId: "0x1", IpAddress: "10.0.0.5" },
+      }),
+      winEvent({
+        eventID: "4624",
+        channel: "Security",
+        time: "2020-10-08T11:00:03Z",
+        data: { TargetLogonId: "0x9", IpAddress: "10.0.0.9" },
+      }),
+    ];
+    const rows = await run(
+      'EventCode=4662 | stats count by LogonId | map maxsearches=5 search="search EventCode=4624 TargetLogonId=$LogonId$"',
+      evs,
+    );
+    assert.deepEqual(
+      rows.map((r) => r.fields.get("IpAddress")),
+      ["10.0.0.5"],
+    );
+    await assert.rejects(run('* | map search="| tstats count"', one({ User: "bob" })), /second pass/);
   });
 });
