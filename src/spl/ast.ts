@@ -442,6 +442,8 @@ export interface ForeachCommand extends CommandBase {
   fieldstr: string;
   matchstr: string;
   itemstr: string;
+  /** `<<ITER>>` by default: the 0-based index of the item (multivalue, json_array). */
+  iterstr: string;
   /** The template's text (commands, with `<<FIELD>>` etc. still in it) and where it starts. */
   template: string;
   templatePos: Pos;

@@ -1825,6 +1825,7 @@ function parseBracketCommand(name: string, r: ArgReader, pos: number, open: numb
         fieldstr: opts.fieldstr ?? "<<FIELD>>",
         matchstr: opts.matchstr ?? "<<MATCHSTR>>",
         itemstr: opts.itemstr ?? "<<ITEM>>",
+        iterstr: opts.iterstr ?? "<<ITER>>",
         template,
         templatePos: open + 1,
       };

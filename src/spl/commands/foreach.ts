@@ -2,7 +2,8 @@
  * `foreach` (Search Reference, foreach): runs a template of streaming commands once per matching field
  * (mode=multifield, the default), per value of a multivalue field (multivalue) or per item of a JSON
  * array (json_array), with `<<FIELD>>`, `<<MATCHSTR>>`, `<<MATCHSEGn>>` and `<<ITEM>>` replaced
- * as text first.
+ * as text first (`<<ITER>>`: the item's 0-based index; itemstr=/iterstr=/fieldstr=/matchstr= rename the
+ * tokens).
  */
 import type { ForeachCommand } from "../ast.js";
 import { parseCommandsText } from "../parser.js";
@@ -109,10 +110,10 @@ export function foreachOperator(cmd: ForeachCommand, ctx: CommandContext, next: 
             }
           }
         }
-        for (const item of items) {
-          if (cur === undefined) break;
-          cur = run(cur, { [cmd.itemstr]: item, [cmd.fieldstr]: cmd.fields[0] });
-        }
+        items.forEach((item, i) => {
+          if (cur !== undefined)
+            cur = run(cur, { [cmd.itemstr]: item, [cmd.iterstr]: String(i), [cmd.fieldstr]: cmd.fields[0] });
+        });
       }
       return cur === undefined ? true : next.push(cur);
     },

@@ -85,6 +85,11 @@ describe("foreach (Search Reference, foreach)", () => {
       one({ v: "1,2,3" }),
     );
     assert.equal(r.fields.get("total"), 6);
+    const [n] = await run(
+      '* | eval s="" | makemv delim="," v | foreach mode=multivalue itemstr=<<N>> v [eval s = s . <<ITER>> . ":" . <<N>> . ";"]',
+      one({ v: "5,7" }),
+    );
+    assert.equal(n.fields.get("s"), "0:5;1:7;");
   });
   test("a template with a non-streaming command is an error; a bad template a parse error", async () => {
     await assert.rejects(run("* | foreach c_* [stats count]", one({ c_a: "1" })), /streaming commands only/);
