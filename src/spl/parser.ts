@@ -143,17 +143,25 @@ export function closingBracket(src: SourceText, open: number, end: number): numb
   throw src.error(open, "expected ']' to close the subsearch '['");
 }
 
-/** The first `[` outside double quotes in `[start, end)`, or -1. */
-function firstBracket(src: SourceText, start: number, end: number): number {
+/**
+ * The first `[` outside double quotes in `[start, end)`, or -1. With `singleQuotes`, single-quoted field
+ * names (eval, where) are skipped too.
+ */
+function firstBracket(src: SourceText, start: number, end: number, singleQuotes = false): number {
   const t = src.text;
   let inQuote = false;
+  let inSingle = false;
   for (let i = start; i < end; i++) {
     const c = t[i];
     if (inQuote) {
       if (c === "\\") i++;
       else if (c === '"') inQuote = false;
+    } else if (inSingle) {
+      if (c === "\\") i++;
+      else if (c === "'") inSingle = false;
     } else if (c === "\\") i++;
     else if (c === '"') inQuote = true;
+    else if (c === "'" && singleQuotes) inSingle = true;
     else if (c === "[") return i;
   }
   return -1;
@@ -827,7 +835,7 @@ function parseCommand(s: Scanner): Command {
     throw s.error(`unsupported command '${name}' (supported: ${SUPPORTED.join(", ")})`, pos);
   }
   if (name !== "search") {
-    const open = firstBracket(s.src, s.pos, s.end);
+    const open = firstBracket(s.src, s.pos, s.end, ["eval", "where", "head", "transaction"].includes(name));
     if (open >= 0 && !BRACKET_COMMANDS.has(name))
       throw s.error(`a subsearch '[...]' is not supported in '${name}'`, open);
     if (open >= 0 || BRACKET_COMMANDS.has(name)) {

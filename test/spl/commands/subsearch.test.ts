@@ -84,6 +84,8 @@ describe("subsearch in a search (About subsearches: results become search terms)
       /subsearch '\[\.\.\.\]' is not supported in 'eval'.*|spl:1:12/,
     );
     assert.throws(() => parseSpl("* [search *"), /expected '\]' to close the subsearch/);
+    // A bracket inside a single-quoted field name in eval is part of the name.
+    assert.equal(parseSpl("* | eval x='a[0]' + 1").commands[1].name, "eval");
   });
 });
 
