@@ -96,6 +96,8 @@ export class EqlCondition {
       }
       case "term":
         return this.fail(e.pos, `bare term '${e.raw}'`, "EQL has no _raw text to match indexed terms in");
+      case "subsearch":
+        return this.fail(e.pos, "subsearch", "its results are only known when the search runs");
       case "time":
         return this.fail(e.pos, `time modifier '${e.modifier}'`, "a time range belongs to the rule schedule");
     }

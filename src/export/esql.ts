@@ -89,6 +89,8 @@ export function toEsql(q: SearchQuery): EsqlExport {
         return values(e.field, e.values, e.pos);
       case "term":
         return fail(e.pos, `bare term '${e.raw}'`, "no _raw text to match indexed terms in");
+      case "subsearch":
+        return fail(e.pos, "subsearch", "its results are only known when the search runs");
       case "time":
         return fail(e.pos, `time modifier '${e.modifier}'`, "a time range belongs to the rule schedule");
     }

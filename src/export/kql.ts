@@ -433,6 +433,8 @@ export function kqlSearchCompiler(
       }
       case "term":
         return fail(e.pos, `bare term '${e.raw}'`, "KQL tables have no _raw text to match terms in");
+      case "subsearch":
+        return fail(e.pos, "subsearch", "its results are only known when the search runs");
       case "time":
         return fail(
           e.pos,

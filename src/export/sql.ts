@@ -165,6 +165,8 @@ function searchCompiler(
         const c = col(e.field, e.pos, "search");
         return `(${e.values.map((v) => valueMatch(c, v)).join(" OR ")})`;
       }
+      case "subsearch":
+        return fail(e.pos, "subsearch", "its results are only known when the search runs");
       case "term": {
         // Lower both sides instead of (?i): see match() below for ClickHouse's case-sensitive pre-filter.
         const raw = col("_raw", e.pos, "search");

@@ -34,15 +34,21 @@ interface Detection {
   known_false_positives?: string;
   references?: string[];
   tags?: { mitre_attack_id?: string[]; analytic_story?: string[] };
+  /** Newer detections (2026) carry these at the top level instead of under `tags`. */
+  mitre_attack_id?: string[];
+  analytic_story?: string[];
 }
 
-/** Detection YAML by content: `tags` and `search`, without our own `pack`. */
+/**
+ * Detection YAML by content: `search` and `id`, with `tags` (the long-standing layout) or a top-level
+ * `mitre_attack_id`/`analytic_story` (the newer one), without our own `pack`.
+ */
 export function isSecurityContentDetection(value: unknown): value is Detection {
   if (typeof value !== "object" || value === null) return false;
   const v = value as Record<string, unknown>;
   return (
     typeof v.search === "string" &&
-    typeof v.tags === "object" &&
+    (typeof v.tags === "object" || Array.isArray(v.mitre_attack_id) || Array.isArray(v.analytic_story)) &&
     v.pack === undefined &&
     typeof v.id === "string"
   );
@@ -108,7 +114,10 @@ export function blockCause(message: string): string {
     [/unsupported eval function '([^']+)'/, (m) => `eval ${m[1]}`],
     [/unsupported (\w+) function '([^']+)'/, (m) => `${m[1]} ${m[2]}()`],
     [/unknown macro '([^']+)'/, (m) => `macro ${m[1]}`],
+    [/a subsearch '\[\.\.\.\]' is not supported in '([^']+)'/, (m) => `subsearch in ${m[1]}`],
     [/subsearches/, () => "subsearch [...]"],
+    [/^map over events/, () => "map over events"],
+    [/^(iplocation|mstats) /, (m) => `command ${m[1]}`],
     [/unknown data model '([^']+)'/, (m) => `data model ${m[1]}`],
     [/unsupported (\w+) option '([^']+)'/, (m) => `${m[1]} ${m[2]}=`],
     [/iseval macros/, () => "iseval macro"],
@@ -143,7 +152,7 @@ export function securityContentRule(d: Detection, file: string): LoadedRule {
     how_to_implement: String(d.how_to_implement ?? ""),
     known_false_positives: String(d.known_false_positives ?? ""),
     references: Array.isArray(d.references) ? d.references.map(String) : undefined,
-    mitre: { tactic: [], technique: (d.tags?.mitre_attack_id ?? []).map(String) },
+    mitre: { tactic: [], technique: (d.tags?.mitre_attack_id ?? d.mitre_attack_id ?? []).map(String) },
     severity: "medium",
   };
   const rule: LoadedRule = { ...def, file, macros, lookupsDir };

@@ -83,7 +83,20 @@ export interface SearchGroup {
   expr: SearchExpr;
 }
 
+/**
+ * `[search ...]` inside a search: run first, its results inserted as the search text that `format`
+ * makes of them (an OR of ANDs), or the value of its `search`/`query` field (`return`, `format`).
+ */
+export interface SearchSubsearch {
+  kind: "subsearch";
+  pos: Pos;
+  /** Text between the brackets, as written. */
+  raw: string;
+  pipeline: Pipeline;
+}
+
 export type SearchExpr =
+  | SearchSubsearch
   | SearchAnd
   | SearchOr
   | SearchNot
@@ -402,6 +415,98 @@ export interface AddtotalsCommand extends CommandBase {
   fields: string[];
 }
 
+/** `join [type=..] [usetime=..] [earlier=..] [overwrite=..] [max=..] [<field-list>] [subsearch]`. */
+export interface JoinCommand extends CommandBase {
+  name: "join";
+  type: "inner" | "left" | "outer";
+  usetime: boolean;
+  earlier: boolean;
+  overwrite: boolean;
+  /** Subsearch rows joined to each main row; 0 = all. */
+  max: number;
+  /** Empty = every field the two sides have in common. */
+  fields: string[];
+  subsearch: Pipeline;
+}
+/** `append [subsearch]` and `appendpipe [commands]` (options kept as written). */
+export interface AppendCommand extends CommandBase {
+  name: "append" | "appendpipe";
+  options: Record<string, string>;
+  subsearch: Pipeline;
+}
+/** `foreach [mode=..] <wc-field>... [fieldstr=..] [matchstr=..] [itemstr=..] [template]`. */
+export interface ForeachCommand extends CommandBase {
+  name: "foreach";
+  mode: "multifield" | "multivalue" | "json_array" | "auto";
+  fields: string[];
+  fieldstr: string;
+  matchstr: string;
+  itemstr: string;
+  /** `<<ITER>>` by default: the 0-based index of the item (multivalue, json_array). */
+  iterstr: string;
+  /** The template's text (commands, with `<<FIELD>>` etc. still in it) and where it starts. */
+  template: string;
+  templatePos: Pos;
+}
+/** `spath [input=<f>] [output=<f>] [path=<datapath> | <datapath>]`. */
+export interface SpathCommand extends CommandBase {
+  name: "spath";
+  input: string;
+  output: string | undefined;
+  path: string | undefined;
+}
+/** `xmlkv [<field>] [maxinputs=<int>]`. */
+export interface XmlkvCommand extends CommandBase {
+  name: "xmlkv";
+  field: string;
+}
+/** `fromjson <field> [prefix=<string>]`. */
+export interface FromjsonCommand extends CommandBase {
+  name: "fromjson";
+  field: string;
+  prefix: string;
+}
+/** `format [mvsep=..] [maxresults=..] ["(" "(" "AND" ")" "OR" ")"] [emptystr=..]`. */
+export interface FormatCommand extends CommandBase {
+  name: "format";
+  mvsep: string;
+  maxresults: number;
+  /** row prefix, column prefix, column separator, column end, row separator, row end. */
+  parts: [string, string, string, string, string, string];
+  emptystr: string;
+}
+/** `return [<count>] [<field> | <alias>=<field> | $<field>]...`. */
+export interface ReturnCommand extends CommandBase {
+  name: "return";
+  count: number;
+  items: { kind: "field" | "alias" | "value"; field: string; alias?: string }[];
+}
+/** `map (search="<text>" | [subsearch]) [maxsearches=<int>]`. */
+export interface MapCommand extends CommandBase {
+  name: "map";
+  /** The search template with `$field$` tokens. */
+  search: string;
+  searchPos: Pos;
+  maxsearches: number;
+}
+/** `timechart [span=..] [limit=..] [useother=..] [otherstr=..] [usenull=..] [nullstr=..] [cont=..] <aggs> [by <field>]`. */
+export interface TimechartCommand extends CommandBase {
+  name: "timechart";
+  aggregations: Aggregation[];
+  by: string | undefined;
+  span: string | undefined;
+  options: Record<string, string>;
+}
+/** `outputlookup [append=..] [create_empty=..] [override_if_empty=..] [max=..] <file>`. */
+export interface OutputlookupCommand extends CommandBase {
+  name: "outputlookup";
+  table: string;
+  append: boolean;
+  createEmpty: boolean;
+  overrideIfEmpty: boolean;
+  max: number | undefined;
+}
+
 /** `startswith="text"` (a search), `startswith=eval(expr)`. */
 export type TransactionBound =
   | { kind: "search"; raw: string; expr: SearchExpr }
@@ -433,7 +538,18 @@ export type Command =
   | DatamodelCommand
   | MakemvCommand
   | ReplaceCommand
-  | AddtotalsCommand;
+  | AddtotalsCommand
+  | JoinCommand
+  | AppendCommand
+  | ForeachCommand
+  | SpathCommand
+  | XmlkvCommand
+  | FromjsonCommand
+  | FormatCommand
+  | ReturnCommand
+  | MapCommand
+  | TimechartCommand
+  | OutputlookupCommand;
 
 /** A whole search: commands separated by `|`. */
 export interface Pipeline {

@@ -19,15 +19,30 @@ import { evalOperator } from "./commands/eval.js";
 import { type ColumnsState, fieldsOperator, renameOperator, tableOperator } from "./commands/fields.js";
 import { fillnullOperator } from "./commands/fillnull.js";
 import { regexOperator, searchOperator, whereOperator } from "./commands/filter.js";
+import { foreachOperator } from "./commands/foreach.js";
 import { headOperator, tailOperator } from "./commands/head-tail.js";
 import { inputlookupOperator, lookupOperator } from "./commands/lookup.js";
 import { makemvOperator } from "./commands/makemv.js";
+import { mapOperator } from "./commands/map.js";
 import { mvexpandOperator } from "./commands/mvexpand.js";
 import type { CommandContext, Operator } from "./commands/operator.js";
+import { outputlookupOperator } from "./commands/outputlookup.js";
 import { replaceOperator } from "./commands/replace.js";
 import { rexOperator } from "./commands/rex.js";
 import { newestFirstOperator, sortOperator } from "./commands/sort.js";
+import { fromjsonOperator, spathOperator, xmlkvOperator } from "./commands/spath.js";
 import { eventstatsOperator, statsOperator, streamstatsOperator } from "./commands/stats.js";
+import {
+  appendOperator,
+  appendpipeOperator,
+  formatOperator,
+  hasSubsearch,
+  joinOperator,
+  returnOperator,
+  SUBSEARCH_MAXTIME,
+  subsearchSearchOperator,
+} from "./commands/subsearch.js";
+import { timechartOperator } from "./commands/timechart.js";
 import { topOperator } from "./commands/top.js";
 import { transactionOperator } from "./commands/transaction.js";
 import { datamodelOperator, tstatsOperator } from "./commands/tstats.js";
@@ -78,6 +93,11 @@ export interface CompiledSearch {
   pipeline: Pipeline;
   /** The plan, for explain output: command names with the buffers the planner inserted. */
   plan: string[];
+  /**
+   * The pipeline as a push operator over rows (subsearches, appendpipe, foreach): rows in, results to
+   * `sink`; `events` says whether it reads events (false when it starts with inputlookup).
+   */
+  open(sink: Operator): { head: Operator; events: boolean };
 }
 
 type Stage =
@@ -101,6 +121,11 @@ const MUTATING = new Set([
   "makemv",
   "replace",
   "addtotals",
+  "join",
+  "foreach",
+  "spath",
+  "xmlkv",
+  "fromjson",
 ]);
 
 function buildOperator(stage: Stage, ctx: CommandContext, columns: ColumnsState, next: Operator): Operator {
@@ -118,7 +143,7 @@ function buildOperator(stage: Stage, ctx: CommandContext, columns: ColumnsState,
   const c: CommandContext = { ...ctx, unorderedInput: stage.unordered };
   switch (cmd.name) {
     case "search":
-      return searchOperator(cmd, c, next);
+      return hasSubsearch(cmd.expr) ? subsearchSearchOperator(cmd, c, next) : searchOperator(cmd, c, next);
     case "where":
       return whereOperator(cmd, c, next);
     case "regex":
@@ -185,6 +210,31 @@ function buildOperator(stage: Stage, ctx: CommandContext, columns: ColumnsState,
       return replaceOperator(cmd, next);
     case "addtotals":
       return addtotalsOperator(cmd, c, next);
+    case "join":
+      return joinOperator(cmd, c, next);
+    case "append":
+      return appendOperator(cmd, c, next);
+    case "appendpipe":
+      return appendpipeOperator(cmd, c, next);
+    case "foreach":
+      return foreachOperator(cmd, c, next);
+    case "spath":
+      return spathOperator(cmd, c, next);
+    case "xmlkv":
+      return xmlkvOperator(cmd, c, next);
+    case "fromjson":
+      return fromjsonOperator(cmd, c, next);
+    case "format":
+      return formatOperator(cmd, c, next);
+    case "return":
+      return returnOperator(cmd, c, next);
+    case "map":
+      return mapOperator(cmd, c, next);
+    case "timechart":
+      columns.columns = undefined;
+      return timechartOperator(cmd, c, next);
+    case "outputlookup":
+      return outputlookupOperator(cmd, c, next);
   }
 }
 
@@ -244,10 +294,14 @@ export function compileSearch(text: string | Pipeline, ctx: SplContext): Compile
 
   // Compile once up front so errors surface at compile time; run() rebuilds fresh operators.
   let lastColumns: ColumnsState = { columns: undefined };
-  const build = (sink: Operator): { head: Operator; columns: ColumnsState; nextSeq: () => number } => {
+  const build = (
+    sink: Operator,
+  ): { head: Operator; columns: ColumnsState; nextSeq: () => number; events: boolean } => {
     const columns: ColumnsState = { columns: undefined };
     let seq = 0;
     const nextSeq = () => seq++;
+    // Subsearches read the same events as this search, alongside it (decision D-subsearch-pass).
+    const subs: { head: Operator; events: boolean; live: boolean; spent: number }[] = [];
     const cctx: CommandContext = {
       src,
       now,
@@ -257,6 +311,26 @@ export function compileSearch(text: string | Pipeline, ctx: SplContext): Compile
       nextSeq,
       unorderedInput: false,
       compileSearch: compileSearchString,
+      openSubsearch: (p, maxout) => {
+        const handle = { rows: [] as Row[], truncated: false };
+        const sub = compileSearch(p, { ...ctx, file: pipeline.file }).open({
+          push: (r) => {
+            if (handle.rows.length >= maxout) {
+              handle.truncated = true;
+              return false;
+            }
+            handle.rows.push(r);
+            return true;
+          },
+          end: () => {},
+        });
+        subs.push({ head: sub.head, events: sub.events, live: true, spent: 0 });
+        return handle;
+      },
+      openRowPipeline: (p, sink) =>
+        compileSearch(p, { ...ctx, file: pipeline.file, inputOrder: "newest-first", order: "input" }).open(
+          sink,
+        ).head,
     };
     // Columns are defined front to back (table then rename), so build the operators in order first.
     const factories: ((next: Operator) => Operator)[] = stages.map(
@@ -275,7 +349,30 @@ export function compileSearch(text: string | Pipeline, ctx: SplContext): Compile
     ops.forEach((_op, i) => {
       forwards[i].target = i + 1 < ops.length ? ops[i + 1] : sink;
     });
-    return { head: ops[0] ?? sink, columns, nextSeq };
+    const main = ops[0] ?? sink;
+    if (subs.length === 0) return { head: main, columns, nextSeq, events: !generating };
+    let mainLive = !generating;
+    const head: Operator = {
+      push: (row) => {
+        let more = false;
+        for (const sub of subs) {
+          if (!sub.events || !sub.live) continue;
+          const t0 = performance.now();
+          sub.live = sub.head.push(row);
+          sub.spent += performance.now() - t0;
+          // limits.conf [subsearch] maxtime: the subsearch is finalized with what it has.
+          if (sub.spent > SUBSEARCH_MAXTIME * 1000) sub.live = false;
+          more ||= sub.live;
+        }
+        if (mainLive) mainLive = main.push(row);
+        return mainLive || more;
+      },
+      end: () => {
+        for (const sub of subs) sub.head.end();
+        main.end();
+      },
+    };
+    return { head, columns, nextSeq, events: !generating || subs.some((x) => x.events) };
   };
   lastColumns = build({ push: () => true, end: () => {} }).columns;
 
@@ -291,6 +388,17 @@ export function compileSearch(text: string | Pipeline, ctx: SplContext): Compile
     pushdown: pushdownFor(pipeline, ctx.fieldView, now, src),
     transforming,
     columns: () => lastColumns.columns,
+    open: (sink) => {
+      const built = build(sink);
+      const head = built.head;
+      return {
+        events: built.events,
+        head: {
+          push: (r) => head.push({ ...r, seq: built.nextSeq() }),
+          end: () => head.end(),
+        },
+      };
+    },
     async *run(events: AsyncIterable<SplunkEvent>): AsyncGenerator<ResultRow> {
       const out: Row[] = [];
       const sink: Operator = {
@@ -313,7 +421,7 @@ export function compileSearch(text: string | Pipeline, ctx: SplContext): Compile
           ? { fields: r.fields, event: r.event }
           : { fields: r.fields, columns: cols, event: r.event };
       };
-      if (!generating) {
+      if (built.events) {
         for await (const ev of events) {
           const more = built.head.push(rowFromEvent(ev, built.nextSeq()));
           if (out.length > 0) {

@@ -141,7 +141,10 @@ function splitArgs(text: string): string[] {
   return out;
 }
 
-/** Expands every `macro` call (recursively, up to 50 levels) outside double-quoted strings. */
+/**
+ * Expands every `macro` call (recursively, up to 50 levels); inside double-quoted strings only calls of
+ * macros the table has (decision D-macro-quotes).
+ */
 export function expandMacros(text: string, macros: MacroTable | undefined, file = "spl", depth = 0): string {
   if (!text.includes("`")) return text;
   const src = new SourceText(text, file);
@@ -150,6 +153,29 @@ export function expandMacros(text: string, macros: MacroTable | undefined, file 
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (inQuote) {
+      if (c === "`" && !text.startsWith("```", i)) {
+        // A call of a known macro inside a quoted string is expanded too (security_content writes
+        // `map search="search `wineventlog_security` ..."` and relative_time(now(), "`window`")); any
+        // other backtick stays literal (PowerShell escapes in values). Decision D-macro-quotes.
+        const close = text.indexOf("`", i + 1);
+        const quoteEnd = text.indexOf('"', i + 1);
+        const call = close > i && (quoteEnd < 0 || close < quoteEnd) ? text.slice(i + 1, close).trim() : "";
+        const m = /^([A-Za-z0-9_.:-]+)\s*(?:\((.*)\))?$/s.exec(call);
+        if (m) {
+          const args = m[2] === undefined ? [] : splitArgs(m[2]);
+          const macro = macros?.get(args.length === 0 ? m[1] : `${m[1]}(${args.length})`);
+          if (macro) {
+            if (depth > 50) throw src.error(i, `macro '${m[1]}' expands too deeply (recursive?)`);
+            let body = macro.definition;
+            macro.args.forEach((name, k) => {
+              body = body.split(`$${name}$`).join(args[k]);
+            });
+            out += expandMacros(body, macros, file, depth + 1);
+            i = close;
+            continue;
+          }
+        }
+      }
       out += c;
       if (c === "\\" && i + 1 < text.length) out += text[++i];
       else if (c === '"') inQuote = false;

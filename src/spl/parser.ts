@@ -40,7 +40,24 @@ export function parseSpl(text: string, opts: ParseOptions = {}): Pipeline {
       0,
       `search too long after macro expansion (${expanded.length} characters, at most ${MAX_SPL_LENGTH})`,
     );
-  const segments = splitPipes(src);
+  return parsePipelineRange(src, 0, expanded.length, "search");
+}
+
+/**
+ * Parses `[start, end)` of the expanded text as a pipeline: "search" = a search (implied `search`
+ * first, or a leading `|` and a generating command); "commands" = commands without a leading pipe
+ * (the inside of `appendpipe [...]`).
+ */
+function parsePipelineRange(
+  src: SourceText,
+  start: number,
+  end: number,
+  mode: "search" | "commands",
+): Pipeline {
+  const expanded = src.text;
+  const file = src.file;
+  const segments = splitPipes(src, start, end);
+  if (mode === "commands" && !segments[0].leadingPipe) segments[0] = { ...segments[0], leadingPipe: true };
   if (segments.length > MAX_COMMANDS)
     throw src.error(
       segments[MAX_COMMANDS].start,
@@ -53,7 +70,10 @@ export function parseSpl(text: string, opts: ParseOptions = {}): Pipeline {
     if (i === 0) {
       if (seg.leadingPipe) {
         const cmd = parseCommand(s);
-        if (!["inputlookup", "search", "tstats", "datamodel", "from"].includes(cmd.name)) {
+        if (
+          mode === "search" &&
+          !["inputlookup", "search", "tstats", "datamodel", "from"].includes(cmd.name)
+        ) {
           throw s.error(
             `a search that starts with '|' must start with a generating command (inputlookup, tstats, datamodel, from), not '${cmd.name}'`,
             cmd.pos,
@@ -76,6 +96,16 @@ export function parseSpl(text: string, opts: ParseOptions = {}): Pipeline {
   return { kind: "pipeline", commands, text: expanded, file };
 }
 
+/** A search pipeline (a subsearch's or map's text, already macro-expanded). */
+export function parseSearchText(text: string, file: string): Pipeline {
+  return parsePipelineRange(new SourceText(text, file), 0, text.length, "search");
+}
+
+/** Commands without a leading pipe (a foreach template after substitution). */
+export function parseCommandsText(text: string, file: string): Pipeline {
+  return parsePipelineRange(new SourceText(text, file), 0, text.length, "commands");
+}
+
 /** Parses a search expression alone (the part before any pipe), e.g. for correlation rules. */
 export function parseSearchOnly(text: string, opts: ParseOptions = {}): SearchExpr | undefined {
   const p = parseSpl(text, opts);
@@ -92,14 +122,62 @@ interface Segment {
   leadingPipe: boolean;
 }
 
-/** Splits at `|` outside double quotes. A leading `|` makes the first segment a command. */
-function splitPipes(src: SourceText): Segment[] {
+/**
+ * The offset of the `]` that closes the `[` at `open` (double quotes and nested brackets skipped), or
+ * an error.
+ */
+export function closingBracket(src: SourceText, open: number, end: number): number {
   const t = src.text;
+  let depth = 0;
+  let inQuote = false;
+  for (let i = open; i < end; i++) {
+    const c = t[i];
+    if (inQuote) {
+      if (c === "\\") i++;
+      else if (c === '"') inQuote = false;
+    } else if (c === "\\") i++;
+    else if (c === '"') inQuote = true;
+    else if (c === "[") depth++;
+    else if (c === "]" && --depth === 0) return i;
+  }
+  throw src.error(open, "expected ']' to close the subsearch '['");
+}
+
+/**
+ * The first `[` outside double quotes in `[start, end)`, or -1. With `singleQuotes`, single-quoted field
+ * names (eval, where) are skipped too.
+ */
+function firstBracket(src: SourceText, start: number, end: number, singleQuotes = false): number {
+  const t = src.text;
+  let inQuote = false;
+  let inSingle = false;
+  for (let i = start; i < end; i++) {
+    const c = t[i];
+    if (inQuote) {
+      if (c === "\\") i++;
+      else if (c === '"') inQuote = false;
+    } else if (inSingle) {
+      if (c === "\\") i++;
+      else if (c === "'") inSingle = false;
+    } else if (c === "\\") i++;
+    else if (c === '"') inQuote = true;
+    else if (c === "'" && singleQuotes) inSingle = true;
+    else if (c === "[") return i;
+  }
+  return -1;
+}
+
+/**
+ * Splits `[from, to)` at `|` outside double quotes and subsearch brackets. A leading `|` makes the
+ * first segment a command.
+ */
+function splitPipes(src: SourceText, from = 0, to = src.text.length): Segment[] {
+  const t = src.text.slice(0, to);
   const segs: Segment[] = [];
-  let start = 0;
+  let start = from;
   let inQuote = false;
   let leadingPipe = false;
-  let i = 0;
+  let i = from;
   while (i < t.length && /\s/.test(t[i])) i++;
   if (t[i] === "|") {
     leadingPipe = true;
@@ -121,7 +199,8 @@ function splitPipes(src: SourceText): Segment[] {
     } else if (c === "\\") i++;
     else if (c === '"') inQuote = true;
     else if (c === "'" && singleAware) inSingle = true;
-    else if (c === "[") throw src.error(i, "subsearches ('[...]') are not supported");
+    else if (c === "[") i = closingBracket(src, i, t.length);
+    else if (c === "]") throw src.error(i, "unexpected ']' (no subsearch '[' to close)");
     else if (c === "|") {
       segs.push({ start, end: i, leadingPipe: segs.length === 0 && leadingPipe });
       start = i + 1;
@@ -149,7 +228,8 @@ type SearchToken =
   | { kind: "("; pos: number }
   | { kind: ")"; pos: number }
   | { kind: "word"; pos: number; value: SearchValue }
-  | { kind: "compare"; pos: number; field: string; op: SearchOp; value: SearchValue };
+  | { kind: "compare"; pos: number; field: string; op: SearchOp; value: SearchValue }
+  | { kind: "subsearch"; pos: number; raw: string; pipeline: Pipeline };
 
 const KEYWORDS = new Set(["AND", "OR", "NOT"]);
 
@@ -169,6 +249,14 @@ function lexSearch(s: Scanner): SearchToken[] {
       out.push({ kind: "word", pos, value: readSearchValue(s) });
       continue;
     }
+    if (c === "[") {
+      // A subsearch (Search Manual, "About subsearches"): run first, its results become search terms.
+      const close = closingBracket(s.src, pos, s.end);
+      const pipeline = parsePipelineRange(s.src, pos + 1, close, "search");
+      s.pos = close + 1;
+      out.push({ kind: "subsearch", pos, raw: s.text.slice(pos + 1, close), pipeline });
+      continue;
+    }
     // A bare run: a field name followed by an operator, or a term. A backslash escapes the next
     // character (`\"` stays in the run).
     let i = s.pos;
@@ -179,7 +267,7 @@ function lexSearch(s: Scanner): SearchToken[] {
         i += 2;
         continue;
       }
-      if (/[\s()"]/.test(ch)) break;
+      if (/[\s()"[]/.test(ch)) break;
       if (i > s.pos && (ch === "=" || ch === "<" || ch === ">" || (ch === "!" && s.text[i + 1] === "="))) {
         const two = s.text.slice(i, i + 2);
         op =
@@ -267,7 +355,7 @@ function readSearchValue(s: Scanner): SearchValue {
     }
   }
   let i = s.pos;
-  while (i < s.end && !/[\s()]/.test(s.text[i])) i += s.text[i] === "\\" && i + 1 < s.end ? 2 : 1;
+  while (i < s.end && !/[\s()[]/.test(s.text[i])) i += s.text[i] === "\\" && i + 1 < s.end ? 2 : 1;
   const w = s.text.slice(s.pos, i);
   s.pos = i;
   return bareValue(w);
@@ -365,6 +453,7 @@ class SearchParser {
       return { kind: "group", pos: t.pos, expr: inner };
     }
     if (t.kind === ")") throw this.s.error("unexpected ')'", t.pos);
+    if (t.kind === "subsearch") return { kind: "subsearch", pos: t.pos, raw: t.raw, pipeline: t.pipeline };
     if (t.kind === "compare") {
       if ((t.field === "earliest" || t.field === "latest") && t.op === "=") {
         return { kind: "time", pos: t.pos, modifier: t.field, raw: t.value.raw, value: t.value.value };
@@ -709,15 +798,56 @@ const SUPPORTED = [
   "makemv",
   "replace",
   "addtotals",
+  "join",
+  "append",
+  "appendpipe",
+  "foreach",
+  "spath",
+  "xmlkv",
+  "fromjson",
+  "format",
+  "return",
+  "map",
+  "timechart",
+  "outputlookup",
 ];
+
+/** Commands that take a subsearch (or a template) in brackets. */
+const BRACKET_COMMANDS = new Set(["join", "append", "appendpipe", "foreach", "map"]);
+
+/**
+ * Commands Splunk has that cannot run offline: one clear reason each (decisions D-iplocation, D-mstats).
+ */
+const OFFLINE_UNAVAILABLE: Record<string, string> = {
+  iplocation:
+    "iplocation needs a GeoLite2/GeoIP2 City database (.mmdb); none is installed with dcomhunt (Debian's geoip-database package holds only the legacy 2019 country file)",
+  mstats:
+    "mstats reads a Splunk metrics index; dcomhunt reads event logs only and has no metrics store offline",
+};
 
 function parseCommand(s: Scanner): Command {
   s.skipWs();
   const pos = s.pos;
   const name = readName(s);
   if (name === "") throw s.error("expected a command name");
+  if (OFFLINE_UNAVAILABLE[name] !== undefined) throw s.error(OFFLINE_UNAVAILABLE[name], pos);
   if (!SUPPORTED.includes(name)) {
     throw s.error(`unsupported command '${name}' (supported: ${SUPPORTED.join(", ")})`, pos);
+  }
+  if (name !== "search") {
+    const open = firstBracket(s.src, s.pos, s.end, ["eval", "where", "head", "transaction"].includes(name));
+    if (open >= 0 && !BRACKET_COMMANDS.has(name))
+      throw s.error(`a subsearch '[...]' is not supported in '${name}'`, open);
+    if (open >= 0 || BRACKET_COMMANDS.has(name)) {
+      let close = -1;
+      if (open >= 0) {
+        close = closingBracket(s.src, open, s.end);
+        const rest = new Scanner(s.src, close + 1, s.end);
+        if (!rest.atEnd()) throw rest.error(`unexpected '${rest.peek()}' after the subsearch of ${name}`);
+      }
+      const args = new Scanner(s.src, s.pos, open >= 0 ? open : s.end);
+      return parseBracketCommand(name, new ArgReader(args, lexArgs(args)), pos, open, close);
+    }
   }
   switch (name) {
     case "search":
@@ -1440,6 +1570,153 @@ function parseArgCommand(name: string, r: ArgReader, pos: number): Command {
         fields,
       };
     }
+    case "spath": {
+      // Search Reference, spath: input (default _raw), output, path (also the first bare argument).
+      const opts: Record<string, string> = {};
+      let path: string | undefined;
+      while (!r.done()) {
+        if (r.peek()?.kind === "word" && r.peekKind("=", 1)) {
+          const k = r.next();
+          r.next();
+          const key = k.value.toLowerCase();
+          if (!["input", "output", "path"].includes(key))
+            throw s.error(`unknown spath option '${k.value}'`, k.pos);
+          opts[key] = r.value().value;
+        } else if (path === undefined) path = r.value("a path").value;
+        else throw s.error(`unexpected '${r.peek()?.raw}' in spath`, r.peek()?.pos);
+      }
+      return { name, pos, input: opts.input ?? "_raw", output: opts.output, path: opts.path ?? path };
+    }
+    case "xmlkv": {
+      const opts: Record<string, string> = {};
+      r.options(["maxinputs"], opts);
+      const field = r.done() ? "_raw" : r.value("a field name").value;
+      r.options(["maxinputs"], opts);
+      r.end(name);
+      return { name, pos, field };
+    }
+    case "fromjson": {
+      const field = r.value("a field name").value;
+      const opts: Record<string, string> = {};
+      r.options(["prefix"], opts);
+      r.end(name);
+      return { name, pos, field, prefix: opts.prefix ?? "" };
+    }
+    case "format": {
+      // Search Reference, format: defaults "(" "(" "AND" ")" "OR" ")", mvsep OR, emptystr "NOT ( )".
+      const opts: Record<string, string> = {};
+      r.options(["mvsep", "maxresults", "emptystr"], opts);
+      const parts: string[] = [];
+      while (r.peek()?.kind === "quoted") parts.push(r.next().value);
+      r.options(["mvsep", "maxresults", "emptystr"], opts);
+      r.end(name);
+      if (parts.length !== 0 && parts.length !== 6)
+        throw s.error("format takes all six row and column strings or none", pos);
+      const maxresults = opts.maxresults === undefined ? 0 : Number(opts.maxresults);
+      if (!Number.isInteger(maxresults) || maxresults < 0)
+        throw s.error(`format maxresults must be a whole number, not '${opts.maxresults}'`, pos);
+      return {
+        name,
+        pos,
+        mvsep: opts.mvsep ?? "OR",
+        maxresults,
+        parts: (parts.length === 6 ? parts : ["(", "(", "AND", ")", "OR", ")"]) as [
+          string,
+          string,
+          string,
+          string,
+          string,
+          string,
+        ],
+        emptystr: opts.emptystr ?? "NOT ( )",
+      };
+    }
+    case "return": {
+      // Search Reference, return: [<count>] (<field> | <alias>=<field> | $<field>)...; count default 1.
+      let count = 1;
+      if (r.peek()?.kind === "word" && /^\d+$/.test(r.peek()?.value ?? "")) count = r.int(r.next());
+      const items: { kind: "field" | "alias" | "value"; field: string; alias?: string }[] = [];
+      while (!r.done()) {
+        if (r.peekKind(",")) {
+          r.next();
+          continue;
+        }
+        const t = r.value("a field name");
+        if (r.peekKind("=")) {
+          r.next();
+          items.push({ kind: "alias", alias: t.value, field: r.value("a field name").value });
+        } else if (t.value.startsWith("$") && t.value.length > 1)
+          items.push({ kind: "value", field: t.value.slice(1) });
+        else items.push({ kind: "field", field: t.value });
+      }
+      if (items.length === 0) throw s.error("return needs at least one field", pos);
+      return { name, pos, count, items };
+    }
+    case "timechart": {
+      const options: Record<string, string> = {};
+      const TC = [
+        "span",
+        "limit",
+        "useother",
+        "otherstr",
+        "usenull",
+        "nullstr",
+        "cont",
+        "bins",
+        "partial",
+        "fixedrange",
+        "minspan",
+        "agg",
+        "format",
+        "sep",
+        "aligntime",
+      ];
+      r.options(TC, options);
+      const aggregations = parseAggregations(r, "timechart");
+      let by: string | undefined;
+      if (r.peekWord("by")) {
+        r.next();
+        by = r.value("a field name after BY").value;
+      }
+      r.options(TC, options);
+      if (r.peek()?.kind === "word" && r.peek()?.value.toLowerCase() === "where")
+        throw s.error("timechart's 'where' series filter is not supported", r.peek()?.pos);
+      r.end(name);
+      const span = options.span;
+      delete options.span;
+      return { name, pos, aggregations, by, span, options };
+    }
+    case "outputlookup": {
+      const opts: Record<string, string> = {};
+      const OL = [
+        "append",
+        "create_empty",
+        "override_if_empty",
+        "max",
+        "key_field",
+        "createinapp",
+        "create_context",
+        "output_format",
+      ];
+      r.options(OL, opts);
+      const table = r.value("a lookup file name").value;
+      r.options(OL, opts);
+      r.end(name);
+      const bool = (k: string, d: boolean) =>
+        opts[k] === undefined ? d : parseBool(r, { kind: "word", value: opts[k], raw: opts[k], pos });
+      const max = opts.max === undefined ? undefined : Number(opts.max);
+      if (max !== undefined && (!Number.isInteger(max) || max < 0))
+        throw s.error(`outputlookup max must be a whole number, not '${opts.max}'`, pos);
+      return {
+        name,
+        pos,
+        table,
+        append: bool("append", false),
+        createEmpty: bool("create_empty", true),
+        overrideIfEmpty: bool("override_if_empty", true),
+        max,
+      };
+    }
     case "datamodel": {
       const model = r.value("a data model name, e.g. Endpoint").value;
       let dataset = model;
@@ -1458,6 +1735,124 @@ function parseArgCommand(name: string, r: ArgReader, pos: number): Command {
       if (dataset === "" && r.peek()?.kind === "quoted") dataset = r.next().value;
       r.end(name);
       return { name, pos, datamodel: dataset, mode: "search" };
+    }
+  }
+  throw s.error(`unsupported command '${name}'`, pos);
+}
+
+/**
+ * join, append, appendpipe, foreach and map: options and fields, then `[...]` (`open`/`close` are the
+ * bracket offsets, -1 when absent).
+ */
+function parseBracketCommand(name: string, r: ArgReader, pos: number, open: number, close: number): Command {
+  const s = r.s;
+  const src = s.src;
+  const needBrackets = (what: string) => {
+    if (open < 0) throw s.error(`${name} needs ${what} in brackets`, s.end);
+  };
+  switch (name) {
+    case "join": {
+      // Search Reference, join: type (default inner; outer = left), usetime (false), earlier (true),
+      // overwrite (true), max (1; 0 = unlimited).
+      const opts: Record<string, string> = {};
+      r.options(["type", "usetime", "earlier", "overwrite", "max", "left", "right", "where"], opts);
+      if (opts.left !== undefined || opts.right !== undefined || opts.where !== undefined)
+        throw s.error("join with left=/right=/where (SPL2 style) is not supported; join on field names", pos);
+      const fields = r.fieldList();
+      r.options(["type", "usetime", "earlier", "overwrite", "max"], opts);
+      r.end("join");
+      needBrackets("a subsearch");
+      const type = (opts.type ?? "inner").toLowerCase();
+      if (type !== "inner" && type !== "left" && type !== "outer")
+        throw s.error(`join type must be inner, left or outer, not '${opts.type}'`, pos);
+      const bool = (k: string, d: boolean) =>
+        opts[k] === undefined ? d : parseBool(r, { kind: "word", value: opts[k], raw: opts[k], pos });
+      const max = opts.max === undefined ? 1 : Number(opts.max);
+      if (!Number.isInteger(max) || max < 0)
+        throw s.error(`join max must be a whole number, not '${opts.max}'`, pos);
+      return {
+        name: "join",
+        pos,
+        type,
+        usetime: bool("usetime", false),
+        earlier: bool("earlier", true),
+        overwrite: bool("overwrite", true),
+        max,
+        fields,
+        subsearch: parsePipelineRange(src, open + 1, close, "search"),
+      };
+    }
+    case "append":
+    case "appendpipe": {
+      const options: Record<string, string> = {};
+      r.options(["extendtimerange", "maxtime", "maxout", "timeout", "run_in_preview"], options);
+      r.end(name);
+      needBrackets(name === "append" ? "a subsearch" : "commands");
+      return {
+        name,
+        pos,
+        options,
+        subsearch: parsePipelineRange(src, open + 1, close, name === "append" ? "search" : "commands"),
+      };
+    }
+    case "foreach": {
+      const opts: Record<string, string> = {};
+      const fields: string[] = [];
+      while (!r.done()) {
+        if (r.peek()?.kind === "word" && r.peekKind("=", 1)) {
+          const k = r.next().value.toLowerCase();
+          r.next();
+          opts[k] = r.value().value;
+          continue;
+        }
+        if (r.peekKind(",")) {
+          r.next();
+          continue;
+        }
+        fields.push(r.value("a field name").value);
+      }
+      needBrackets("a template, e.g. [eval <<FIELD>> = ...]");
+      const mode = (opts.mode ?? "multifield").toLowerCase();
+      if (!["multifield", "multivalue", "json_array", "auto"].includes(mode))
+        throw s.error(
+          `foreach mode must be multifield, multivalue, json_array or auto, not '${opts.mode}'`,
+          pos,
+        );
+      if (fields.length === 0) throw s.error("foreach needs a field list", pos);
+      const template = src.text.slice(open + 1, close);
+      // Parse the template once with each <<TOKEN>> replaced by a name of the same length, so that
+      // errors show before the search runs, at their place in the file.
+      const probe = template.replace(/<<[A-Z0-9]+>>/g, (m) => "x".repeat(m.length));
+      const probeSrc = new SourceText(src.text.slice(0, open + 1) + probe + src.text.slice(close), src.file);
+      parsePipelineRange(probeSrc, open + 1, close, "commands");
+      return {
+        name: "foreach",
+        pos,
+        mode: mode as "multifield",
+        fields,
+        fieldstr: opts.fieldstr ?? "<<FIELD>>",
+        matchstr: opts.matchstr ?? "<<MATCHSTR>>",
+        itemstr: opts.itemstr ?? "<<ITEM>>",
+        iterstr: opts.iterstr ?? "<<ITER>>",
+        template,
+        templatePos: open + 1,
+      };
+    }
+    case "map": {
+      const opts: Record<string, string> = {};
+      r.options(["search", "maxsearches"], opts);
+      r.end("map");
+      let search = opts.search;
+      let searchPos = pos;
+      if (open >= 0) {
+        search = src.text.slice(open + 1, close);
+        searchPos = open + 1;
+      }
+      if (search === undefined) throw s.error('map needs search="..." or a [subsearch]', pos);
+      const maxsearches = opts.maxsearches === undefined ? 10 : Number(opts.maxsearches);
+      if (!Number.isInteger(maxsearches) || maxsearches < 0)
+        throw s.error(`map maxsearches must be a whole number, not '${opts.maxsearches}'`, pos);
+      return { name: "map", pos, search, searchPos, maxsearches };
     }
   }
   throw s.error(`unsupported command '${name}'`, pos);

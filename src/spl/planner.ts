@@ -211,7 +211,7 @@ export function needsSearchOrder(cmd: Command): boolean {
 /** Commands after which the order of results is defined by the command itself. */
 export function definesOrder(cmd: Command): boolean {
   return (
-    ["sort", "stats", "top", "rare", "transaction", "tail", "inputlookup"].includes(cmd.name) ||
+    ["sort", "stats", "top", "rare", "transaction", "tail", "inputlookup", "timechart"].includes(cmd.name) ||
     (cmd.name === "tstats" && !/^(t|true|1)$/i.test(cmd.options.prestats ?? ""))
   );
 }
@@ -219,7 +219,7 @@ export function definesOrder(cmd: Command): boolean {
 /** Commands whose results are not events. */
 export function isTransforming(cmd: Command): boolean {
   return (
-    ["stats", "top", "rare", "inputlookup"].includes(cmd.name) ||
+    ["stats", "top", "rare", "inputlookup", "timechart", "format", "return"].includes(cmd.name) ||
     (cmd.name === "tstats" && !/^(t|true|1)$/i.test(cmd.options.prestats ?? ""))
   );
 }

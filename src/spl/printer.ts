@@ -60,6 +60,8 @@ export function printSearchExpr(e: SearchExpr, min = 0): string {
     }
     case "time":
       return `${e.modifier}=${bareSearchSafe(e.value) ? e.value : quoteSearchString(e.value)}`;
+    case "subsearch":
+      return `[${e.raw}]`;
   }
 }
 
@@ -298,6 +300,76 @@ export function printCommand(c: Command): string {
           .map((v) => `${v.fn}(${word(v.field)})${v.as === undefined ? "" : ` AS ${word(v.as)}`}`)
           .join(", "),
       );
+      break;
+    case "join":
+      parts.push(
+        `type=${c.type}`,
+        `usetime=${c.usetime ? "t" : "f"}`,
+        `earlier=${c.earlier ? "t" : "f"}`,
+        `overwrite=${c.overwrite ? "t" : "f"}`,
+        `max=${c.max}`,
+      );
+      if (c.fields.length > 0) parts.push(c.fields.map(word).join(", "));
+      parts.push(`[${printSpl(c.subsearch)}]`);
+      break;
+    case "append":
+    case "appendpipe":
+      for (const [k, v] of Object.entries(c.options)) parts.push(`${k}=${word(v)}`);
+      parts.push(
+        `[${c.name === "append" ? printSpl(c.subsearch) : c.subsearch.commands.map(printCommand).join(" | ")}]`,
+      );
+      break;
+    case "foreach":
+      parts.push(`mode=${c.mode}`, c.fields.map(word).join(" "), `[${c.template}]`);
+      break;
+    case "spath":
+      parts.push(`input=${word(c.input)}`);
+      if (c.output !== undefined) parts.push(`output=${word(c.output)}`);
+      if (c.path !== undefined) parts.push(`path=${word(c.path)}`);
+      break;
+    case "xmlkv":
+      parts.push(word(c.field));
+      break;
+    case "fromjson":
+      parts.push(word(c.field));
+      if (c.prefix !== "") parts.push(`prefix=${quoteSearchString(c.prefix)}`);
+      break;
+    case "format":
+      parts.push(`mvsep=${quoteSearchString(c.mvsep)}`, `maxresults=${c.maxresults}`);
+      parts.push(...c.parts.map(quoteSearchString), `emptystr=${quoteSearchString(c.emptystr)}`);
+      break;
+    case "return":
+      parts.push(
+        String(c.count),
+        ...c.items.map((it) =>
+          it.kind === "value"
+            ? `$${it.field}`
+            : it.kind === "alias"
+              ? `${it.alias}=${word(it.field)}`
+              : word(it.field),
+        ),
+      );
+      break;
+    case "map":
+      parts.push(`search=${quoteSearchString(c.search)}`, `maxsearches=${c.maxsearches}`);
+      break;
+    case "timechart":
+      if (c.span !== undefined) parts.push(`span=${c.span}`);
+      for (const [k, v] of Object.entries(c.options)) parts.push(`${k}=${word(v)}`);
+      parts.push(
+        c.aggregations
+          .map(
+            (a) =>
+              `${a.fn}${a.field === undefined ? "" : `(${a.field})`}${a.as === undefined ? "" : ` AS ${word(a.as)}`}`,
+          )
+          .join(" "),
+      );
+      if (c.by !== undefined) parts.push("BY", word(c.by));
+      break;
+    case "outputlookup":
+      parts.push(`append=${c.append ? "t" : "f"}`);
+      if (c.max !== undefined) parts.push(`max=${c.max}`);
+      parts.push(word(c.table));
       break;
   }
   return parts.filter((p) => p !== "").join(" ");

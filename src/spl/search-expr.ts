@@ -10,7 +10,7 @@
  * - bare terms and phrases: matched in `_raw` as whole terms (decision D-terms).
  */
 import { RE2JS } from "re2js";
-import type { SearchExpr, SearchValue } from "./ast.js";
+import type { SearchExpr, SearchSubsearch, SearchValue } from "./ast.js";
 import type { SourceText } from "./errors.js";
 import { getField, type Row, rowTime } from "./row.js";
 import { resolveTimeSpec } from "./time.js";
@@ -21,6 +21,8 @@ export interface SearchContext {
   src: SourceText;
   now: number;
   tz: string;
+  /** What each `[subsearch]` of the expression stands for, once it has run. */
+  subsearches?: Map<SearchSubsearch, RowPredicate>;
 }
 
 export type RowPredicate = (row: Row) => boolean;
@@ -63,6 +65,11 @@ function termMatcher(v: SearchValue): (raw: string) => boolean {
 export function compileSearchExpr(expr: SearchExpr | undefined, ctx: SearchContext): RowPredicate {
   if (expr === undefined) return () => true;
   switch (expr.kind) {
+    case "subsearch": {
+      const p = ctx.subsearches?.get(expr);
+      if (!p) throw ctx.src.error(expr.pos, "a subsearch is only allowed in the search command");
+      return p;
+    }
     case "group":
       return compileSearchExpr(expr.expr, ctx);
     case "and": {

@@ -10,7 +10,7 @@ import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { run } from "../../src/cli/main.js";
 import { selectRules } from "../../src/rules/loader.js";
-import { blockCause, coverageOf } from "../../src/rules/security-content.js";
+import { blockCause, coverageOf, isSecurityContentDetection } from "../../src/rules/security-content.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const events = path.join(here, "..", "fixtures", "readers", "windows-events.xml");
@@ -60,8 +60,8 @@ write(
   ),
 );
 write(
-  "detections/endpoint/uses_map.yml",
-  detection("Uses Map", "33333333-3333-3333-3333-333333333333", '`sysmon` | map search="search x=1"'),
+  "detections/endpoint/uses_iplocation.yml",
+  detection("Uses Iplocation", "33333333-3333-3333-3333-333333333333", "`sysmon` | iplocation src"),
 );
 write(
   "detections/cloud/cloud_thing.yml",
@@ -93,13 +93,26 @@ describe("security_content as it is", () => {
     }
   });
 
+  test("the newer layout (mitre_attack_id and analytic_story at the top level, no tags) is a detection", () => {
+    const newer = {
+      name: "n",
+      id: "x",
+      search: "a=1",
+      mitre_attack_id: ["T1021.003"],
+      analytic_story: ["s"],
+    };
+    assert.equal(isSecurityContentDetection(newer), true);
+    assert.equal(isSecurityContentDetection({ name: "n", id: "x", search: "a=1" }), false);
+    assert.equal(isSecurityContentDetection({ ...newer, pack: "dcom" }), false);
+  });
+
   test("rules that cannot run say why: a command, a missing macro; missing *_filter macros are `search *`", () => {
     const rules = selectRules([root]);
     const why = Object.fromEntries(rules.map((r) => [r.name, r.blocked ?? "runs"]));
     assert.deepEqual(why, {
       "Processes By Name": "runs",
       "MMC Spaced": "runs",
-      "Uses Map": "command map",
+      "Uses Iplocation": "command iplocation",
       "Cloud Thing": "macro cloudtrail",
     });
     const cov = coverageOf(rules);
@@ -108,7 +121,7 @@ describe("security_content as it is", () => {
       { total: 4, runs: 2, windows: { total: 3, runs: 2 } },
     );
     assert.deepEqual([...cov.causes].sort(), [
-      ["command map", 1],
+      ["command iplocation", 1],
       ["macro cloudtrail", 1],
     ]);
     assert.equal(blockCause("x.yml:1:5: unsupported eval function 'foo()'"), "eval foo()");
@@ -117,12 +130,12 @@ describe("security_content as it is", () => {
   test("rules list shows a runs column; rules coverage prints runs and blocked by cause", async () => {
     const list = await cli(["rules", "list", "--rules", root]);
     assert.equal(list.code, 0);
-    assert.match(list.text, /no: command map/);
+    assert.match(list.text, /no: command iplocation/);
     const cov = await cli(["rules", "coverage", root]);
     assert.equal(cov.code, 0);
     assert.match(cov.text, /searches: 4, run: 2 \(50\.0%\), blocked: 2/);
     assert.match(cov.text, /reading Windows event logs: 3, run: 2 \(66\.7%\)/);
-    assert.match(cov.text, /command map\s+1/);
+    assert.match(cov.text, /command iplocation\s+1/);
   });
 
   test("scan runs the runnable detections with their macros and lookups, skipping the others", async () => {

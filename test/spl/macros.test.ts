@@ -86,3 +86,17 @@ describe("macros", () => {
     assert.throws(() => parseMacros("[m]\ndefinition = 1\niseval = 1\n"), /iseval macros are not supported/);
   });
 });
+
+describe("macros inside quoted strings (decision D-macro-quotes)", () => {
+  test("a known macro is expanded inside quotes; any other backtick stays literal", () => {
+    const macros = parseMacros("[window]\ndefinition = -30d@d\n[sec]\ndefinition = EventCode=4624\n");
+    const p = parseSpl('* | where x > relative_time(now(), "`window`") | map search="search `sec` id=$id$"', {
+      macros,
+    });
+    const text = printSpl(p);
+    assert.match(text, /relative_time\(now\(\), "-30d@d"\)/);
+    assert.match(text, /search EventCode=4624 id=\$id\$/);
+    const literal = parseSpl('CommandLine="*i`e`x*"', { macros });
+    assert.match(printSpl(literal), /CommandLine="\*i`e`x\*"/);
+  });
+});

@@ -48,7 +48,11 @@ describe("parser errors", () => {
     assert.match(errorOf(() => parseSpl("a=1 |")).message, /expected a command after '\|'/);
     assert.match(errorOf(() => parseSpl("a=1 | sort")).message, /sort needs at least one field/);
     assert.match(errorOf(() => parseSpl("a=1 | stats foo(x)")).message, /unsupported stats function 'foo'/);
-    assert.match(errorOf(() => parseSpl("a=1 [search b=2]")).message, /subsearches/);
+    assert.match(
+      errorOf(() => parseSpl("a=1 [search b=2")).message,
+      /1:5: expected '\]' to close the subsearch/,
+    );
+    assert.match(errorOf(() => parseSpl("a=1 | stats count [search b]")).message, /not supported in 'stats'/);
   });
 
   test("AST nodes carry positions (offsets into the text)", () => {

@@ -4,7 +4,9 @@
  * A table name is resolved through `transforms.conf` in that directory when it has a stanza for it
  * (Splunk's lookup definitions: `filename`, `match_type = WILDCARD(field), ...`,
  * `case_sensitive_match = false`, `max_matches`, `default_match`), else as the file `<name>` or
- * `<name>.csv`. Without a definition matching is exact and case-sensitive (Splunk's default), and the
+ * `<name>.csv`. A security_content lookup definition `<name>.yml` in the same folder (`filename`,
+ * `match_type` as a string or a list, `case_sensitive_match`, `max_matches`, `default_match`) is read
+ * the same way when transforms.conf has no stanza. Without a definition matching is exact and case-sensitive (Splunk's default), and the
  * first matching row (in file order) wins.
  *
  * OUTPUT overwrites the output fields; OUTPUTNEW writes only fields the result lacks. Without an output
@@ -14,6 +16,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
+import { parse as parseYaml } from "yaml";
 import type { InputlookupCommand, LookupCommand } from "../ast.js";
 import { getField, type Row } from "../row.js";
 import { compileSearchExpr } from "../search-expr.js";
@@ -49,6 +52,32 @@ function parseTransforms(file: string): Map<string, Map<string, string>> {
   return stanzas;
 }
 
+/** security_content's `lookups/<name>.yml` as transforms.conf keys. */
+function yamlDefinition(
+  dir: string,
+  name: string,
+  fail: (m: string) => Error,
+): Map<string, string> | undefined {
+  if (path.basename(name) !== name) return undefined;
+  const file = path.join(dir, `${name}.yml`);
+  if (!existsSync(file)) return undefined;
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw fail(`lookup definition ${file}: ${(e as Error).message.split("\n")[0]}`);
+  }
+  if (typeof doc !== "object" || doc === null) return undefined;
+  const d = doc as Record<string, unknown>;
+  const def = new Map<string, string>();
+  def.set("filename", typeof d.filename === "string" ? d.filename : `${name}.csv`);
+  const mt = Array.isArray(d.match_type) ? d.match_type.map(String).join(", ") : d.match_type;
+  if (typeof mt === "string") def.set("match_type", mt);
+  for (const k of ["case_sensitive_match", "max_matches", "default_match"])
+    if (d[k] !== undefined && d[k] !== null) def.set(k, String(d[k]));
+  return def;
+}
+
 export function loadLookupTable(
   name: string,
   dir: string | undefined,
@@ -56,7 +85,9 @@ export function loadLookupTable(
 ): LookupTable {
   if (dir === undefined) throw fail(`lookup '${name}': no lookups directory configured`);
   const transformsFile = path.join(dir, "transforms.conf");
-  const def = existsSync(transformsFile) ? parseTransforms(transformsFile).get(name) : undefined;
+  const def =
+    (existsSync(transformsFile) ? parseTransforms(transformsFile).get(name) : undefined) ??
+    yamlDefinition(dir, name, fail);
   const fileName = def?.get("filename") ?? name;
   if (path.basename(fileName) !== fileName) throw fail(`lookup '${name}': file name must not contain a path`);
   const candidates = [path.join(dir, fileName), path.join(dir, `${fileName}.csv`)];

@@ -4,6 +4,7 @@
  * flushes what a buffering command holds and ends the next operator.
  */
 import type { FieldViewOptions } from "../../events/fields.js";
+import type { Pipeline } from "../ast.js";
 import type { SourceText } from "../errors.js";
 import type { EvalContext } from "../eval.js";
 import type { Row } from "../row.js";
@@ -24,6 +25,13 @@ export interface CommandContext extends EvalContext, SearchContext {
   nextSeq(): number;
   /** True when rows reaching this command are not known to be newest first (see planner). */
   unorderedInput: boolean;
+  /**
+   * Opens a subsearch over the same events (or none, if it starts with a generating command such as
+   * inputlookup); its rows are complete when this command's end() is called. At most `maxout` rows.
+   */
+  openSubsearch?(pipeline: Pipeline, maxout: number): { rows: Row[]; truncated: boolean };
+  /** Builds a pipeline of commands over rows (appendpipe, foreach, map templates): its first operator. */
+  openRowPipeline?(pipeline: Pipeline, sink: Operator): Operator;
 }
 
 /** An operator that forwards each row through `f` (undefined = drop). */
