@@ -53,6 +53,8 @@ export interface InputStats {
   issueCounts: Map<string, number>;
   /** Records read per input name (a file path as given, or `archive!member`). */
   recordsByFile: Map<string, number>;
+  /** `recover`: records that are not live added, by kind (slack, torn); they are counted in `records` too. */
+  recovered: Map<string, number>;
 }
 
 export function newInputStats(): InputStats {
@@ -64,6 +66,7 @@ export function newInputStats(): InputStats {
     issues: [],
     issueCounts: new Map(),
     recordsByFile: new Map(),
+    recovered: new Map(),
   };
 }
 
@@ -256,6 +259,11 @@ export async function* readInputs(inputs: string[], opts: ReadInputsOptions = {}
         for await (const batch of batches) {
           stats.records += batch.length;
           n += batch.length;
+          if (opts.recover)
+            for (const ev of batch) {
+              const kind = ev.extra?._recovered;
+              if (typeof kind === "string") stats.recovered.set(kind, (stats.recovered.get(kind) ?? 0) + 1);
+            }
           yield batch;
         }
       } finally {

@@ -40,6 +40,8 @@ export interface RunOptions {
   dedup?: boolean;
   threads?: number;
   strict?: boolean;
+  /** EVTX: also read records that are not live, flagged `_recovered` (see readers/evtx/recover.ts). */
+  recover?: boolean;
   /** Push predicates down into the readers (default true; false for benchmarks). */
   pushdown?: boolean;
   onIssue?: (issue: ReadIssue) => void;
@@ -249,6 +251,7 @@ export async function runRules(
     stats,
     filter,
     strict: opts.strict,
+    recover: opts.recover,
     threads: opts.threads,
     onIssue: opts.onIssue,
     onFile: opts.onFile,

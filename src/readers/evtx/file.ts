@@ -34,6 +34,7 @@ import {
   type XmlRecord,
 } from "./chunk.js";
 import { crc32 } from "./crc32.js";
+import { recoverBatches } from "./recover.js";
 import { u16, u32 } from "./values.js";
 
 export const FILE_HEADER_SIZE = 4096;
@@ -241,6 +242,11 @@ export async function* readRecords(
   const rep = reporter(opts);
   const threads = Math.max(0, Math.floor(opts.threads ?? 0));
   const chunks = evtxChunks(source, file, (i) => rep.report(i), opts.signal);
+  if (opts.recover) {
+    const chunkOpts = { mode, filter: opts.filter, maxRecordBytes: opts.maxRecordBytes };
+    for await (const batch of recoverBatches(chunks, chunkOpts, (i) => rep.report(i))) yield* batch;
+    return;
+  }
   if (threads <= 1) {
     for await (const input of chunks) {
       const res = readChunk(input, { mode, filter: opts.filter, maxRecordBytes: opts.maxRecordBytes });
@@ -262,12 +268,18 @@ export async function* readRecordBatches(
   mode: OutputMode,
 ): AsyncGenerator<(XmlRecord | WinEvent)[]> {
   const threads = Math.max(0, Math.floor(opts.threads ?? 0));
-  if (threads > 1) {
+  if (threads > 1 && !opts.recover) {
     for await (const rec of readRecords(source, opts, mode)) yield [rec];
     return;
   }
   const file = opts.displayName ?? (typeof source === "string" ? source : "<stream>");
   const rep = reporter(opts);
+  if (opts.recover) {
+    const chunks = evtxChunks(source, file, (i) => rep.report(i), opts.signal);
+    const chunkOpts = { mode, filter: opts.filter, maxRecordBytes: opts.maxRecordBytes };
+    yield* recoverBatches(chunks, chunkOpts, (i) => rep.report(i));
+    return;
+  }
   for await (const input of evtxChunks(source, file, (i) => rep.report(i), opts.signal)) {
     const res = readChunk(input, { mode, filter: opts.filter, maxRecordBytes: opts.maxRecordBytes });
     for (const issue of res.issues) rep.report(issue);
