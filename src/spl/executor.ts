@@ -37,6 +37,7 @@ import { parseSearchOnly, parseSpl } from "./parser.js";
 import { definesOrder, isTransforming, needsSearchOrder, pushdownFor } from "./planner.js";
 import { type Row, rowFromEvent } from "./row.js";
 import { compileSearchExpr } from "./search-expr.js";
+import type { SpillContext } from "./spill.js";
 import type { SplValue } from "./values.js";
 
 export interface SplContext {
@@ -103,12 +104,18 @@ const MUTATING = new Set([
   "addtotals",
 ]);
 
-function buildOperator(stage: Stage, ctx: CommandContext, columns: ColumnsState, next: Operator): Operator {
-  if (stage.kind === "newest-first") return newestFirstOperator(stage.limit, next);
+function buildOperator(
+  stage: Stage,
+  ctx: CommandContext,
+  columns: ColumnsState,
+  next: Operator,
+  spill: SpillContext,
+): Operator {
+  if (stage.kind === "newest-first") return newestFirstOperator(stage.limit, next, spill);
   if (stage.copyFields) {
     // The first command that edits rows works on a copy: the caller's SplunkEvent maps stay intact
     // (several searches may run over the same events). Only rows that got this far are copied.
-    const op = buildOperator({ ...stage, copyFields: false }, ctx, columns, next);
+    const op = buildOperator({ ...stage, copyFields: false }, ctx, columns, next, spill);
     return {
       push: (row) => op.push({ ...row, fields: new Map(row.fields) }),
       end: () => op.end(),
@@ -132,7 +139,7 @@ function buildOperator(stage: Stage, ctx: CommandContext, columns: ColumnsState,
     case "rename":
       return renameOperator(cmd, columns, next);
     case "sort":
-      return sortOperator(cmd, stage.unordered, next);
+      return sortOperator(cmd, stage.unordered, next, spill);
     case "head":
       return headOperator(cmd, c, next);
     case "tail":
@@ -244,7 +251,10 @@ export function compileSearch(text: string | Pipeline, ctx: SplContext): Compile
 
   // Compile once up front so errors surface at compile time; run() rebuilds fresh operators.
   let lastColumns: ColumnsState = { columns: undefined };
-  const build = (sink: Operator): { head: Operator; columns: ColumnsState; nextSeq: () => number } => {
+  const build = (
+    sink: Operator,
+    spill: SpillContext,
+  ): { head: Operator; columns: ColumnsState; nextSeq: () => number } => {
     const columns: ColumnsState = { columns: undefined };
     let seq = 0;
     const nextSeq = () => seq++;
@@ -260,7 +270,7 @@ export function compileSearch(text: string | Pipeline, ctx: SplContext): Compile
     };
     // Columns are defined front to back (table then rename), so build the operators in order first.
     const factories: ((next: Operator) => Operator)[] = stages.map(
-      (st) => (next) => buildOperator(st, cctx, columns, next),
+      (st) => (next) => buildOperator(st, cctx, columns, next, spill),
     );
     // Build from the end, but the column state must follow command order: run factories front to back
     // on placeholders that forward to the real next operator.
@@ -277,7 +287,9 @@ export function compileSearch(text: string | Pipeline, ctx: SplContext): Compile
     });
     return { head: ops[0] ?? sink, columns, nextSeq };
   };
-  lastColumns = build({ push: () => true, end: () => {} }).columns;
+  // (No rows go through this build: a deferred merge would simply run to its end.)
+  const runNow: SpillContext = { defer: (d) => void [...{ [Symbol.iterator]: () => d }] };
+  lastColumns = build({ push: () => true, end: () => {} }, runNow).columns;
 
   const plan = stages.map((st) =>
     st.kind === "newest-first"
@@ -300,7 +312,9 @@ export function compileSearch(text: string | Pipeline, ctx: SplContext): Compile
         },
         end: () => {},
       };
-      const built = build(sink);
+      // Buffers that spilled to disk merge after the input ends, a step at a time (spl/spill.ts).
+      const deferred: Iterator<void>[] = [];
+      const built = build(sink, { defer: (d) => deferred.push(d) });
       lastColumns = built.columns;
       const toResult = (r: Row): ResultRow => {
         const cols = built.columns.columns;
@@ -324,6 +338,15 @@ export function compileSearch(text: string | Pipeline, ctx: SplContext): Compile
       }
       built.head.end();
       for (const r of out.splice(0)) yield toResult(r);
+      try {
+        while (deferred.length > 0) {
+          if (deferred[0].next().done) deferred.shift();
+          for (const r of out.splice(0)) yield toResult(r);
+        }
+      } finally {
+        // The consumer stopped early: close the merges (their temporary files go).
+        for (const d of deferred.splice(0)) d.return?.();
+      }
     },
   };
 }
