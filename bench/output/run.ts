@@ -5,7 +5,7 @@
  *
  * Run: npm run build && node --import tsx bench/output/run.ts [--events 1000000] [--formats table,csv,ndjson]
  * The input (a small Sysmon-shaped NDJSON line per event, distinct EventRecordIDs) is made in bench/out/
- * (ignored by git); peak RSS comes from /usr/bin/time -f %M (kilobytes of the child).
+ * (ignored by git); peak RSS and CPU time (user + sys) come from /usr/bin/time -f '%M %U %S' of the child.
  */
 import { spawnSync } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, rmSync, statSync } from "node:fs";
@@ -72,12 +72,14 @@ for (const format of formats) {
   ];
   const load = loadavg()[0].toFixed(2);
   const t0 = performance.now();
-  const run = spawnSync("/usr/bin/time", ["-f", "%M", "node", ...cmdArgs], { encoding: "utf8" });
+  const run = spawnSync("/usr/bin/time", ["-f", "%M %U %S", "node", ...cmdArgs], { encoding: "utf8" });
   const seconds = (performance.now() - t0) / 1000;
-  const rssMb = Number(run.stderr.trim().split("\n").at(-1)) / 1024;
+  const [maxKb, user, sys] = (run.stderr.trim().split("\n").at(-1) ?? "").split(" ").map(Number);
+  const rssMb = maxKb / 1024;
   const size = existsSync(result) ? statSync(result).size : 0;
   console.log(
-    `${format.padEnd(6)} exit ${run.status}  ${seconds.toFixed(1)} s  peak RSS ${rssMb.toFixed(0)} MB  ` +
+    `${format.padEnd(6)} exit ${run.status}  wall ${seconds.toFixed(1)} s  CPU ${(user + sys).toFixed(1)} s ` +
+      `(user ${user.toFixed(1)}, sys ${sys.toFixed(1)})  peak RSS ${rssMb.toFixed(0)} MB  ` +
       `output ${(size / 1e6).toFixed(0)} MB  (load ${load}, ${cpus().length} cores)`,
   );
   console.log(`  command: node ${cmdArgs.map((a) => (a.includes(" ") ? `'${a}'` : a)).join(" ")}`);
