@@ -31,7 +31,7 @@ import { eventstatsOperator, statsOperator, streamstatsOperator } from "./comman
 import { topOperator } from "./commands/top.js";
 import { transactionOperator } from "./commands/transaction.js";
 import { datamodelOperator, tstatsOperator } from "./commands/tstats.js";
-import { SourceText } from "./errors.js";
+import { SourceText, SplError } from "./errors.js";
 import type { MacroTable } from "./macros.js";
 import { parseSearchOnly, parseSpl } from "./parser.js";
 import { definesOrder, isTransforming, needsSearchOrder, pushdownFor } from "./planner.js";
@@ -195,6 +195,24 @@ function buildOperator(
   }
 }
 
+/**
+ * An error inside a searchmatch() string, placed in the search itself: one set of coordinates per
+ * message (the string's own line:col are turned into the search's, or dropped when the string has
+ * escapes and its characters do not line up with the search text).
+ */
+function searchStringError(e: unknown, searchText: string, pos: number, src: SourceText): Error {
+  if (!(e instanceof SplError))
+    return src.error(pos, `in searchmatch(): ${(e as Error).message.split("\n")[0]}`);
+  const inner = new SourceText(searchText, e.file);
+  const literal =
+    src.text[pos] === '"' && src.text.slice(pos + 1, pos + 1 + searchText.length) === searchText;
+  const toOuter = (line: number, col: number) => (inner.lineStarts[line - 1] ?? 0) + col - 1 + pos + 1;
+  const reason = e.reason.replace(/ at (\d+):(\d+)/g, (_m, l: string, c: string) =>
+    literal ? ` at ${src.where(toOuter(Number(l), Number(c)))}` : "",
+  );
+  return src.error(literal ? toOuter(e.line, e.col) : pos, `in searchmatch(): ${reason}`);
+}
+
 /** Output columns of stats/top, known from the command. */
 function statsColumns(cmd: Command): string[] | undefined {
   if (cmd.name === "stats")
@@ -244,7 +262,7 @@ export function compileSearch(text: string | Pipeline, ctx: SplContext): Compile
     try {
       expr = parseSearchOnly(searchText, { file: pipeline.file });
     } catch (e) {
-      throw src.error(pos, `in searchmatch(): ${(e as Error).message.split("\n")[0]}`);
+      throw searchStringError(e, searchText, pos, src);
     }
     return compileSearchExpr(expr, { src: new SourceText(searchText, pipeline.file), now, tz });
   };
