@@ -122,7 +122,8 @@ export function decodeRow(line: string): Row {
 // ---------------------------------------------------------------------------------------------
 // Runs on disk
 
-const READ_BYTES = 256 * 1024;
+/** Read buffers of all runs together (each run gets a share, 16-256 KiB): memory stays flat in the run count. */
+const READ_BUDGET = 4 * 1024 * 1024;
 
 /** Reads a run file line by line (synchronously: operators are synchronous). */
 class RunReader {
@@ -130,11 +131,12 @@ class RunReader {
   private buf = "";
   private pos = 0;
   private eof = false;
-  private readonly chunk = Buffer.allocUnsafe(READ_BYTES);
+  private readonly chunk: Buffer;
   private readonly decoder = new StringDecoder("utf8");
 
-  constructor(file: string) {
+  constructor(file: string, readBytes: number) {
     this.fd = openSync(file, "r");
+    this.chunk = Buffer.allocUnsafe(readBytes);
   }
 
   next(): Row | undefined {
@@ -146,7 +148,7 @@ class RunReader {
         return decodeRow(line);
       }
       if (this.eof) return undefined;
-      const n = readSync(this.fd, this.chunk, 0, READ_BYTES, null);
+      const n = readSync(this.fd, this.chunk, 0, this.chunk.length, null);
       if (n === 0) this.close();
       else {
         this.buf = this.buf.slice(this.pos) + this.decoder.write(this.chunk.subarray(0, n));
@@ -288,7 +290,8 @@ export function spillingSortOperator(
       if (rows.length > 0) flush();
       const spillDir = dir as string;
       function* merge(): Generator<void> {
-        const readers = runs.map((f) => new RunReader(f));
+        const share = Math.min(256 * 1024, Math.max(16 * 1024, Math.floor(READ_BUDGET / runs.length)));
+        const readers = runs.map((f) => new RunReader(f, share));
         try {
           const heap = new RunHeap(cmp);
           readers.forEach((rd, i) => {
