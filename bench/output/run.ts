@@ -4,8 +4,10 @@
  * number of rows (the table format sizes its columns from a sample and spools the rest to disk).
  *
  * Run: npm run build && node --import tsx bench/output/run.ts [--events 1000000] [--formats table,csv,ndjson]
+ *      [--max-old-space MB] (the child runs as `node --max-old-space-size=MB`: V8 then collects garbage
+ *      before its heap passes MB, which shows the live memory is flat; without it V8 lets garbage grow)
  * The input (a small Sysmon-shaped NDJSON line per event, distinct EventRecordIDs) is made in bench/out/
- * (ignored by git); peak RSS comes from /usr/bin/time -f %M (kilobytes of the child).
+ * (ignored by git); peak RSS and CPU time (user + sys) come from /usr/bin/time -f '%M %U %S' of the child.
  */
 import { spawnSync } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, rmSync, statSync } from "node:fs";
@@ -22,6 +24,7 @@ const opt = (name: string, fallback: string) => {
 };
 const events = Number(opt("events", "1000000"));
 const formats = opt("formats", "table,csv,ndjson").split(",");
+const maxOldSpace = opt("max-old-space", "");
 
 async function makeInput(file: string): Promise<void> {
   if (existsSync(file)) return;
@@ -72,14 +75,21 @@ for (const format of formats) {
   ];
   const load = loadavg()[0].toFixed(2);
   const t0 = performance.now();
-  const run = spawnSync("/usr/bin/time", ["-f", "%M", "node", ...cmdArgs], { encoding: "utf8" });
+  const nodeFlags = maxOldSpace ? [`--max-old-space-size=${maxOldSpace}`] : [];
+  const run = spawnSync("/usr/bin/time", ["-f", "%M %U %S", "node", ...nodeFlags, ...cmdArgs], {
+    encoding: "utf8",
+  });
   const seconds = (performance.now() - t0) / 1000;
-  const rssMb = Number(run.stderr.trim().split("\n").at(-1)) / 1024;
+  const [maxKb, user, sys] = (run.stderr.trim().split("\n").at(-1) ?? "").split(" ").map(Number);
+  const rssMb = maxKb / 1024;
   const size = existsSync(result) ? statSync(result).size : 0;
   console.log(
-    `${format.padEnd(6)} exit ${run.status}  ${seconds.toFixed(1)} s  peak RSS ${rssMb.toFixed(0)} MB  ` +
+    `${format.padEnd(6)} exit ${run.status}  wall ${seconds.toFixed(1)} s  CPU ${(user + sys).toFixed(1)} s ` +
+      `(user ${user.toFixed(1)}, sys ${sys.toFixed(1)})  peak RSS ${rssMb.toFixed(0)} MB  ` +
       `output ${(size / 1e6).toFixed(0)} MB  (load ${load}, ${cpus().length} cores)`,
   );
-  console.log(`  command: node ${cmdArgs.map((a) => (a.includes(" ") ? `'${a}'` : a)).join(" ")}`);
+  console.log(
+    `  command: node ${[...nodeFlags, ...cmdArgs].map((a) => (a.includes(" ") ? `'${a}'` : a)).join(" ")}`,
+  );
   rmSync(result, { force: true });
 }

@@ -37,6 +37,7 @@ export const convertSpec: CommandSpec = {
     format: { type: "string", short: "f" },
     output: { type: "string", short: "o" },
     strict: { type: "boolean" },
+    recover: { type: "boolean" },
     quiet: { type: "boolean", short: "q" },
     ...fieldViewOptionSpecs,
   },
@@ -45,6 +46,8 @@ export const convertSpec: CommandSpec = {
       "ndjson (default): Splunk field view, one JSON object per event; csv: same, one row per event; xml: event XML",
     output: "write to FILE instead of standard output",
     strict: "stop at the first problem with the input",
+    recover:
+      "EVTX forensics: also read records that are not live (stale in a chunk's slack, torn chunks), flagged _recovered",
     quiet: "no summary on standard error",
     ...fieldViewOptionHelp,
   },
@@ -77,7 +80,11 @@ export const convertCommand: Command = async (argv) => {
     throw new UsageError("convert: no input given (a file, a folder, or - for stdin)");
   const started = performance.now();
   const stats = newInputStats();
-  const events = readInputs(args.positionals, { stats, strict: args.values.strict === true });
+  const events = readInputs(args.positionals, {
+    stats,
+    strict: args.values.strict === true,
+    recover: args.values.recover === true,
+  });
   const out = openOutput(stringOpt(args.values, "output"));
 
   // The output batches writes and returns a promise when the stream is full (a slow reader of
@@ -139,6 +146,7 @@ export const convertCommand: Command = async (argv) => {
         issues: stats.issues,
         issueCounts: stats.issueCounts,
         seconds: (performance.now() - started) / 1000,
+        recovered: stats.recovered,
       }),
     );
   }

@@ -71,6 +71,7 @@ const sharedOptions = {
   allowlist: { type: "string" },
   "show-suppressed": { type: "boolean" },
   strict: { type: "boolean" },
+  recover: { type: "boolean" },
   quiet: { type: "boolean", short: "q" },
   engine: { type: "string" },
   ...engineOptionSpecs,
@@ -97,6 +98,8 @@ const sharedHelp: Record<string, string> = {
   allowlist: "YAML allowlist of known-good results to suppress (see docs/tuning.md)",
   "show-suppressed": "list the suppressed results in the summary",
   strict: "stop at the first problem with the input",
+  recover:
+    "EVTX forensics: also read records that are not live (stale in a chunk's slack, torn chunks), flagged _recovered",
   quiet: "no summary on standard error",
   engine:
     "run the rules inside an engine loaded by 'dcomhunt load': duckdb:PATH or clickhouse://HOST:PORT[,HOST:PORT...]/DB (no inputs then)",
@@ -194,6 +197,7 @@ function runOptions(values: ParsedArgs["values"], command: string): RunOptions {
     dedup: values["no-dedup"] !== true,
     threads: values.threads === undefined ? undefined : intOpt(values, "threads", 0, command),
     strict: values.strict === true,
+    recover: values.recover === true,
   };
 }
 
@@ -415,6 +419,7 @@ async function execute(
           issueCounts: result.stats.issueCounts,
           seconds: result.seconds,
           filtered: result.filtered,
+          recovered: result.stats.recovered,
           lines: [
             ...(rulesSkipped ? [`rules skipped (cannot run here, warnings above): ${rulesSkipped}`] : []),
             `results per rule (${result.events} events evaluated):`,

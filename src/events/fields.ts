@@ -261,6 +261,8 @@ export function toSplunkEvent(ev: WinEvent, opts: FieldViewOptions): SplunkEvent
   for (const [name, value] of Object.entries(extra)) {
     if (!fields.has(name) && !name.startsWith("_")) fields.set(name, value);
   }
+  // `--recover`: a record that is not live says so (slack|torn, readers/evtx/recover.ts).
+  if (extra._recovered !== undefined) fields.set("_recovered", extra._recovered);
 
   const ticks = resolveEventTime(ev, opts.tz);
   let raw: string | undefined;

@@ -104,6 +104,8 @@ export interface ReadIssue {
   lost: "none" | "record" | "chunk" | "file" | "rest";
   /** How many records were skipped, when known. */
   skippedRecords?: number;
+  /** EVTX: records found that are not live (stale in a chunk's slack, torn ids), left out unless recovering. */
+  notLive?: number;
 }
 
 /**
@@ -154,6 +156,11 @@ export interface ReadOptions {
   threads?: number;
   /** Cancellation. */
   signal?: AbortSignal;
+  /**
+   * EVTX forensic recovery: also read records that are not live (stale slack, torn chunks), each
+   * flagged in `extra._recovered` (slack|torn) and never duplicating a live record.
+   */
+  recover?: boolean;
 }
 
 /** Raised by readers only in strict mode, or for a whole input that cannot be opened. */

@@ -53,6 +53,8 @@ export interface InputStats {
   issueCounts: Map<string, number>;
   /** Records read per input name (a file path as given, or `archive!member`). */
   recordsByFile: Map<string, number>;
+  /** `recover`: records that are not live added, by kind (slack, torn); they are counted in `records` too. */
+  recovered: Map<string, number>;
 }
 
 export function newInputStats(): InputStats {
@@ -64,6 +66,7 @@ export function newInputStats(): InputStats {
     issues: [],
     issueCounts: new Map(),
     recordsByFile: new Map(),
+    recovered: new Map(),
   };
 }
 
@@ -256,6 +259,11 @@ export async function* readInputs(inputs: string[], opts: ReadInputsOptions = {}
         for await (const batch of batches) {
           stats.records += batch.length;
           n += batch.length;
+          if (opts.recover)
+            for (const ev of batch) {
+              const kind = ev.extra?._recovered;
+              if (typeof kind === "string") stats.recovered.set(kind, (stats.recovered.get(kind) ?? 0) + 1);
+            }
           yield batch;
         }
       } finally {
@@ -328,12 +336,14 @@ export async function* readInputs(inputs: string[], opts: ReadInputsOptions = {}
           });
           continue;
         }
+        const before = stats.records;
         try {
           const stream = limitInflated(await member.open(), member.compressedSize, maxRatio);
           yield* readStream(memberName, stream, depth);
         } catch (err) {
           if (isFatal(err)) throw err;
-          report(streamFailure(memberName, err));
+          // Records already read from the member: only the rest is lost.
+          report(streamFailure(memberName, err, undefined, stats.records - before));
         }
       }
     } finally {
@@ -341,13 +351,21 @@ export async function* readInputs(inputs: string[], opts: ReadInputsOptions = {}
     }
   }
 
-  /** A read that failed; `afterBytes` when records were read before it (only the rest is lost). */
-  function streamFailure(file: string, err: unknown, afterBytes?: number): ReadIssue {
-    const lost = afterBytes === undefined ? "file" : "rest";
+  /**
+   * A read that failed; `afterBytes` (or `afterRecords` > 0) when records were read before it: then only
+   * the rest is lost, never "file skipped".
+   */
+  function streamFailure(file: string, err: unknown, afterBytes?: number, afterRecords = 0): ReadIssue {
+    const lost = afterBytes === undefined && afterRecords === 0 ? "file" : "rest";
     if (err instanceof DecompressionLimitError) {
       return { file, location: `offset ${err.inflated}`, reason: err.message, lost };
     }
-    const location = afterBytes === undefined ? "offset 0" : `within the first ${afterBytes} bytes read`;
+    const location =
+      afterBytes !== undefined
+        ? `within the first ${afterBytes} bytes read`
+        : afterRecords > 0
+          ? `after ${afterRecords} record(s)`
+          : "offset 0";
     return { file, location, reason: `read failed: ${errorMessage(err)}`, lost };
   }
 
@@ -417,11 +435,12 @@ export async function* readInputs(inputs: string[], opts: ReadInputsOptions = {}
     for (const input of inputs) {
       if (input === "-") {
         opts.onFile?.("-", -1);
+        const before = stats.records;
         try {
           yield* readStream("-", countedBytes(process.stdin as AsyncIterable<Uint8Array>), 0);
         } catch (err) {
           if (isFatal(err)) throw err;
-          report(streamFailure("-", err));
+          report(streamFailure("-", err, undefined, stats.records - before));
         }
         continue;
       }

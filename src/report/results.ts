@@ -92,6 +92,16 @@ function cell(value: string | string[] | undefined, full: boolean): string {
   return !full && oneLine.length > TABLE_CELL_MAX ? `${oneLine.slice(0, TABLE_CELL_MAX - 1)}…` : oneLine;
 }
 
+/** A section title that fits: the rule name is cut, the id and count stay. */
+function fitTitle(title: string, width: number): string {
+  if (title.length <= width) return title;
+  const tail = title.slice(title.lastIndexOf(" ["));
+  const head = title.slice(0, title.length - tail.length);
+  return head.length > 8 && tail.length < width - 8
+    ? cut(head, width - tail.length) + tail
+    : cut(title, width);
+}
+
 function cut(text: string, width: number): string {
   return text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text;
 }
@@ -227,14 +237,22 @@ export function createResultWriter(
       async alert(rule, alert) {
         const s = sections.get(rule.id)!;
         s.count++;
-        await s.rest.append(JSON.stringify(formatAlertsTable([alert], { explain: opts.explain })));
+        let text = formatAlertsTable([alert], { explain: opts.explain });
+        // On a terminal each line fits its width (--full shows them whole).
+        if (!full && opts.width)
+          text = text
+            .split("\n")
+            .map((l) => cut(l, opts.width as number))
+            .join("\n");
+        await s.rest.append(JSON.stringify(text));
       },
       async finish() {
         try {
           for (const s of sections.values()) {
             const n = s.count;
             const unit = s.rule.sequence ? "alert" : "row";
-            await out.write(`== ${s.rule.name} [${s.rule.id}]: ${n} ${unit}${n === 1 ? "" : "s"}\n`);
+            const title = `== ${s.rule.name} [${s.rule.id}]: ${n} ${unit}${n === 1 ? "" : "s"}`;
+            await out.write(`${!full && opts.width ? fitTitle(title, opts.width) : title}\n`);
             if (s.rule.sequence) {
               for await (const line of s.rest.lines()) await out.write(JSON.parse(line) as string);
             } else if (s.shown && n) {

@@ -14,17 +14,21 @@ export interface RunSummary {
   filtered?: boolean;
   /** Extra lines (rows per rule, suppressed rows ...). */
   lines?: string[];
+  /** `--recover`: records that are not live added, by kind (counted in `records` too). */
+  recovered?: Map<string, number>;
 }
 
 const MAX_ISSUES_SHOWN = 20;
 
 export function formatIssue(issue: ReadIssue): string {
   const lost =
-    issue.lost === "none"
-      ? "still read"
-      : issue.lost === "rest"
-        ? "rest of the file skipped"
-        : `${issue.lost} skipped`;
+    issue.notLive !== undefined
+      ? `${issue.notLive} record(s) not live, left out`
+      : issue.lost === "none"
+        ? "still read"
+        : issue.lost === "rest"
+          ? "rest of the file skipped"
+          : `${issue.lost} skipped`;
   const n = issue.skippedRecords ? `, ${issue.skippedRecords} record(s)` : "";
   return `${issue.file}: ${issue.location}: ${issue.reason} (${lost}${n})`;
 }
@@ -38,6 +42,11 @@ export function formatSummary(s: RunSummary): string {
       `${s.records} record(s) ${s.filtered ? "passed the push-down filter" : "read"}, ${s.skipped} skipped` +
       (s.duplicates !== undefined ? `, ${s.duplicates} duplicate(s) dropped` : ""),
   );
+  if (s.recovered?.size) {
+    const total = [...s.recovered.values()].reduce((a, b) => a + b, 0);
+    const kinds = [...s.recovered].map(([k, n]) => `${n} ${k}`).join(", ");
+    out.push(`recovered (--recover, flagged _recovered): ${total} record(s) that are not live: ${kinds}`);
+  }
   if (s.issueCounts.size) {
     out.push("input problems:");
     for (const [reason, count] of [...s.issueCounts].sort((a, b) => b[1] - a[1]))

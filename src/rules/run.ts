@@ -31,8 +31,9 @@ import {
   type MacroTable,
   type ResultRow,
   type SplContext,
+  SplError,
 } from "../spl/index.js";
-import type { LoadedRule } from "./loader.js";
+import { type LoadedRule, positionInRuleFile } from "./loader.js";
 
 export interface RunOptions {
   fieldView: FieldViewOptions;
@@ -47,6 +48,8 @@ export interface RunOptions {
   dedup?: boolean;
   threads?: number;
   strict?: boolean;
+  /** EVTX: also read records that are not live, flagged `_recovered` (see readers/evtx/recover.ts). */
+  recover?: boolean;
   /** Push predicates down into the readers (default true; false for benchmarks). */
   pushdown?: boolean;
   onIssue?: (issue: ReadIssue) => void;
@@ -108,29 +111,58 @@ function sequenceSteps(spec: SequenceSpec): string[] {
   return out;
 }
 
+/**
+ * An SPL error of a rule's search, placed in the rule file: its line:col (and any "at line:col" in the
+ * reason) are turned from the search text's coordinates into the file's, so one message never mixes
+ * the two.
+ */
+function inRuleFile(err: unknown, rule: LoadedRule): unknown {
+  if (!(err instanceof SplError) || rule.searchStart === undefined) return err;
+  const pos = positionInRuleFile(rule, err.line, err.col);
+  const reason = err.reason.replace(/ at (\d+):(\d+)/g, (_m, l: string, c: string) => {
+    const p = positionInRuleFile(rule, Number(l), Number(c));
+    return ` at ${p.line}:${p.col}`;
+  });
+  const lines = err.message.split("\n");
+  // The shown line keeps its place under the file's column (the YAML indentation in front of it).
+  const shown =
+    lines.length >= 3 && !lines[1].startsWith("…")
+      ? " ".repeat(Math.max(0, pos.col - err.col)) + lines[1]
+      : "";
+  return new SplError(rule.file, pos.line, pos.col, reason, shown);
+}
+
 /** Compile every rule; SPL errors surface as SplError with the rule file position. */
 export function compileRules(rules: LoadedRule[], opts: RunOptions): CompiledRule[] {
   return rules.map((rule): CompiledRule => {
-    const ctx = splContext(opts, rule.file, rule);
-    if (rule.search !== undefined) {
-      return { rule, kind: "search", search: compileSearch(rule.search, ctx) };
+    try {
+      return compileRule(rule, opts);
+    } catch (err) {
+      throw inRuleFile(err, rule);
     }
-    const spec = rule.sequence as unknown as SequenceSpec;
-    const corr: CorrelationContext = {
-      compilePredicate: (expr: string) => compileSearchExpression(expr, ctx),
-      tz: opts.fieldView.tz,
-    };
-    const engine = compileSequenceRule(
-      { id: rule.id, name: rule.name, severity: rule.severity, sequence: spec },
-      corr,
-    );
-    // The readers may skip a record only if no step (nor `until`) of the sequence could use it.
-    const stepPushdowns = sequenceSteps(spec).map((s) => compileSearch(s, ctx).pushdown);
-    const pushdown = stepPushdowns.every((p) => p !== undefined)
-      ? anyOf(stepPushdowns as SystemPredicate[])
-      : undefined;
-    return { rule, kind: "sequence", spec, engine, pushdown };
   });
+}
+
+function compileRule(rule: LoadedRule, opts: RunOptions): CompiledRule {
+  const ctx = splContext(opts, rule.file, rule);
+  if (rule.search !== undefined) {
+    return { rule, kind: "search", search: compileSearch(rule.search, ctx) };
+  }
+  const spec = rule.sequence as unknown as SequenceSpec;
+  const corr: CorrelationContext = {
+    compilePredicate: (expr: string) => compileSearchExpression(expr, ctx),
+    tz: opts.fieldView.tz,
+  };
+  const engine = compileSequenceRule(
+    { id: rule.id, name: rule.name, severity: rule.severity, sequence: spec },
+    corr,
+  );
+  // The readers may skip a record only if no step (nor `until`) of the sequence could use it.
+  const stepPushdowns = sequenceSteps(spec).map((s) => compileSearch(s, ctx).pushdown);
+  const pushdown = stepPushdowns.every((p) => p !== undefined)
+    ? anyOf(stepPushdowns as SystemPredicate[])
+    : undefined;
+  return { rule, kind: "sequence", spec, engine, pushdown };
 }
 
 function anyOf(preds: SystemPredicate[]): SystemPredicate {
@@ -257,6 +289,7 @@ export async function runRules(
     stats,
     filter,
     strict: opts.strict,
+    recover: opts.recover,
     threads: opts.threads,
     onIssue: opts.onIssue,
     onFile: opts.onFile,

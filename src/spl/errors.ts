@@ -38,6 +38,10 @@ export class SourceText {
   }
 
   error(offset: number, message: string): SplError {
+    // An error at the end of the text (something missing) points just after its last token, not at a
+    // line past the search (a YAML block or a file ends with a newline).
+    const end = this.text.trimEnd().length;
+    if (offset > end) offset = end;
     const { line, col } = this.lineCol(offset);
     return new SplError(this.file, line, col, message, this.lineText(line));
   }

@@ -46,12 +46,13 @@ import { timechartOperator } from "./commands/timechart.js";
 import { topOperator } from "./commands/top.js";
 import { transactionOperator } from "./commands/transaction.js";
 import { datamodelOperator, tstatsOperator } from "./commands/tstats.js";
-import { SourceText } from "./errors.js";
+import { SourceText, SplError } from "./errors.js";
 import type { MacroTable } from "./macros.js";
 import { parseSearchOnly, parseSpl } from "./parser.js";
 import { definesOrder, isTransforming, needsSearchOrder, pushdownFor } from "./planner.js";
 import { type Row, rowFromEvent } from "./row.js";
 import { compileSearchExpr } from "./search-expr.js";
+import type { SpillContext } from "./spill.js";
 import type { SplValue } from "./values.js";
 
 export interface SplContext {
@@ -128,12 +129,18 @@ const MUTATING = new Set([
   "fromjson",
 ]);
 
-function buildOperator(stage: Stage, ctx: CommandContext, columns: ColumnsState, next: Operator): Operator {
-  if (stage.kind === "newest-first") return newestFirstOperator(stage.limit, next);
+function buildOperator(
+  stage: Stage,
+  ctx: CommandContext,
+  columns: ColumnsState,
+  next: Operator,
+  spill: SpillContext,
+): Operator {
+  if (stage.kind === "newest-first") return newestFirstOperator(stage.limit, next, spill);
   if (stage.copyFields) {
     // The first command that edits rows works on a copy: the caller's SplunkEvent maps stay intact
     // (several searches may run over the same events). Only rows that got this far are copied.
-    const op = buildOperator({ ...stage, copyFields: false }, ctx, columns, next);
+    const op = buildOperator({ ...stage, copyFields: false }, ctx, columns, next, spill);
     return {
       push: (row) => op.push({ ...row, fields: new Map(row.fields) }),
       end: () => op.end(),
@@ -157,7 +164,7 @@ function buildOperator(stage: Stage, ctx: CommandContext, columns: ColumnsState,
     case "rename":
       return renameOperator(cmd, columns, next);
     case "sort":
-      return sortOperator(cmd, stage.unordered, next);
+      return sortOperator(cmd, stage.unordered, next, spill);
     case "head":
       return headOperator(cmd, c, next);
     case "tail":
@@ -238,6 +245,24 @@ function buildOperator(stage: Stage, ctx: CommandContext, columns: ColumnsState,
   }
 }
 
+/**
+ * An error inside a searchmatch() string, placed in the search itself: one set of coordinates per
+ * message (the string's own line:col are turned into the search's, or dropped when the string has
+ * escapes and its characters do not line up with the search text).
+ */
+function searchStringError(e: unknown, searchText: string, pos: number, src: SourceText): Error {
+  if (!(e instanceof SplError))
+    return src.error(pos, `in searchmatch(): ${(e as Error).message.split("\n")[0]}`);
+  const inner = new SourceText(searchText, e.file);
+  const literal =
+    src.text[pos] === '"' && src.text.slice(pos + 1, pos + 1 + searchText.length) === searchText;
+  const toOuter = (line: number, col: number) => (inner.lineStarts[line - 1] ?? 0) + col - 1 + pos + 1;
+  const reason = e.reason.replace(/ at (\d+):(\d+)/g, (_m, l: string, c: string) =>
+    literal ? ` at ${src.where(toOuter(Number(l), Number(c)))}` : "",
+  );
+  return src.error(literal ? toOuter(e.line, e.col) : pos, `in searchmatch(): ${reason}`);
+}
+
 /** Output columns of stats/top, known from the command. */
 function statsColumns(cmd: Command): string[] | undefined {
   if (cmd.name === "stats")
@@ -287,7 +312,7 @@ export function compileSearch(text: string | Pipeline, ctx: SplContext): Compile
     try {
       expr = parseSearchOnly(searchText, { file: pipeline.file });
     } catch (e) {
-      throw src.error(pos, `in searchmatch(): ${(e as Error).message.split("\n")[0]}`);
+      throw searchStringError(e, searchText, pos, src);
     }
     return compileSearchExpr(expr, { src: new SourceText(searchText, pipeline.file), now, tz });
   };
@@ -296,6 +321,7 @@ export function compileSearch(text: string | Pipeline, ctx: SplContext): Compile
   let lastColumns: ColumnsState = { columns: undefined };
   const build = (
     sink: Operator,
+    spill: SpillContext,
   ): { head: Operator; columns: ColumnsState; nextSeq: () => number; events: boolean } => {
     const columns: ColumnsState = { columns: undefined };
     let seq = 0;
@@ -334,7 +360,7 @@ export function compileSearch(text: string | Pipeline, ctx: SplContext): Compile
     };
     // Columns are defined front to back (table then rename), so build the operators in order first.
     const factories: ((next: Operator) => Operator)[] = stages.map(
-      (st) => (next) => buildOperator(st, cctx, columns, next),
+      (st) => (next) => buildOperator(st, cctx, columns, next, spill),
     );
     // Build from the end, but the column state must follow command order: run factories front to back
     // on placeholders that forward to the real next operator.
@@ -374,7 +400,9 @@ export function compileSearch(text: string | Pipeline, ctx: SplContext): Compile
     };
     return { head, columns, nextSeq, events: !generating || subs.some((x) => x.events) };
   };
-  lastColumns = build({ push: () => true, end: () => {} }).columns;
+  // (No rows go through this build: a deferred merge would simply run to its end.)
+  const runNow: SpillContext = { defer: (d) => void [...{ [Symbol.iterator]: () => d }] };
+  lastColumns = build({ push: () => true, end: () => {} }, runNow).columns;
 
   const plan = stages.map((st) =>
     st.kind === "newest-first"
@@ -389,7 +417,8 @@ export function compileSearch(text: string | Pipeline, ctx: SplContext): Compile
     transforming,
     columns: () => lastColumns.columns,
     open: (sink) => {
-      const built = build(sink);
+      // (Subsearches and row pipelines have no outer loop: a spilled merge runs to its end at once.)
+      const built = build(sink, runNow);
       const head = built.head;
       return {
         events: built.events,
@@ -408,7 +437,9 @@ export function compileSearch(text: string | Pipeline, ctx: SplContext): Compile
         },
         end: () => {},
       };
-      const built = build(sink);
+      // Buffers that spilled to disk merge after the input ends, a step at a time (spl/spill.ts).
+      const deferred: Iterator<void>[] = [];
+      const built = build(sink, { defer: (d) => deferred.push(d) });
       lastColumns = built.columns;
       const toResult = (r: Row): ResultRow => {
         const cols = built.columns.columns;
@@ -432,6 +463,15 @@ export function compileSearch(text: string | Pipeline, ctx: SplContext): Compile
       }
       built.head.end();
       for (const r of out.splice(0)) yield toResult(r);
+      try {
+        while (deferred.length > 0) {
+          if (deferred[0].next().done) deferred.shift();
+          for (const r of out.splice(0)) yield toResult(r);
+        }
+      } finally {
+        // The consumer stopped early: close the merges (their temporary files go).
+        for (const d of deferred.splice(0)) d.return?.();
+      }
     },
   };
 }

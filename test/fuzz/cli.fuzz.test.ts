@@ -210,6 +210,7 @@ const option = fc.oneof(
     ["--explain"],
     ["--strict"],
     ["--no-dedup"],
+    ["--recover"],
     ["--fail-on-detect"],
     ["-q"],
     ["--bogus"],

@@ -165,11 +165,12 @@ export class ChunkContext {
     if (p < 0 || p + n > end) this.fail("BinXML reads past its bounds", p);
   }
 
-  name(off: number): string {
+  /** The name at chunk offset `off`; `at` is where the offset was read (the place errors name). */
+  name(off: number, at = off): string {
     const cached = this.names.get(off);
     if (cached !== undefined) return cached;
     const b = this.buf;
-    if (off < 512 || off + 8 > b.length) this.fail("name offset outside the chunk", off);
+    if (off < 512 || off + 8 > b.length) this.fail(`name offset 0x${off.toString(16)} outside the chunk`, at);
     const chars = u16(b, off + 6);
     if (off + 8 + 2 * chars > b.length) this.fail("name runs past the chunk", off);
     const s = b.toString("utf16le", off + 8, off + 8 + 2 * chars);
@@ -182,7 +183,7 @@ export class ChunkContext {
     this.need(p, 4, end);
     const off = u32(this.buf, p);
     p += 4;
-    const name = this.name(off);
+    const name = this.name(off, p - 4);
     if (this.nameFields) {
       const rel = off - this.bodyStart;
       const inside = rel >= 0 && off < this.bodyEnd;
@@ -201,12 +202,14 @@ export class ChunkContext {
     return [name, p];
   }
 
-  template(off: number): Template {
+  /** The template defined at chunk offset `off`; `at` is where the offset was read. */
+  template(off: number, at = off): Template {
     const cached = this.templates.get(off);
     if (cached) return cached;
     if (this.inProgress.has(off)) this.fail("template refers to itself", off);
     const b = this.buf;
-    if (off < 512 || off + 24 > b.length) this.fail("template offset outside the chunk", off);
+    if (off < 512 || off + 24 > b.length)
+      this.fail(`template offset 0x${off.toString(16)} outside the chunk`, at);
     const size = u32(b, off + 20);
     const start = off + 24;
     if (start + size > b.length) this.fail("template runs past the chunk", off);
@@ -324,7 +327,7 @@ export class ChunkContext {
     if (p + 14 > end || b[p] !== 0x0c) return undefined;
     const defOff = u32(b, p + 6);
     let q = p + 10;
-    const template = this.template(defOff);
+    const template = this.template(defOff, p + 6);
     if (defOff === q) q = template.end;
     this.need(q, 4, end);
     const count = u32(b, q);
@@ -358,7 +361,7 @@ export class ChunkContext {
     if (++this.nesting > MAX_TEMPLATE_NESTING) this.fail("templates nested too deep", p);
     let template: Template;
     try {
-      template = this.template(defOff);
+      template = this.template(defOff, p - 4);
     } finally {
       this.nesting--;
     }

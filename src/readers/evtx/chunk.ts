@@ -35,6 +35,8 @@ import { u32 } from "./values.js";
 export const CHUNK_SIZE = 65536;
 export const CHUNK_HEADER_SIZE = 512;
 export const RECORD_SIGNATURE = 0x00002a2a;
+/** The smallest record recordFits accepts (header, size copy). */
+const MIN_RECORD_BYTES = 28;
 
 export type OutputMode = "xml" | "event";
 
@@ -74,11 +76,33 @@ export interface ChunkOptions {
    * push-down all skips is not read past its template instances).
    */
   strict?: boolean;
+  /**
+   * Forensic recovery (`--recover`): also read the records that are not live - stale ones in the
+   * chunk's slack past its free-space offset, ones whose ids fall outside the header's range (a torn
+   * chunk) - into `ChunkResult.recovered`, each with its kind (see recover.ts).
+   */
+  recover?: boolean;
+}
+
+/** Why a record that is not live was found: `slack` (past the free-space offset), `torn` (id out of range). */
+export type RecoveredKind = "slack" | "torn";
+
+export interface RecoveredRecord {
+  record: XmlRecord | WinEvent;
+  kind: RecoveredKind;
+  /** The record header's id. */
+  recordId: bigint;
 }
 
 export interface ChunkResult {
   records: (XmlRecord | WinEvent)[];
   issues: ReadIssue[];
+  /** With `recover`: the records that are not live, in chunk order. */
+  recovered?: RecoveredRecord[];
+  /** Records that are not live, left out (without `recover`). */
+  notLive?: number;
+  /** With `recover`: the header ids of every live record (also those a filter dropped). */
+  liveIds?: bigint[];
 }
 
 const EMPTY_VALUES: Values = { types: [], offsets: [], sizes: [] };
@@ -111,7 +135,7 @@ export function hasChunkSignature(b: Uint8Array, p = 0): boolean {
 function recordFits(b: Buffer, p: number, limit: number, maxRecordBytes: number): number {
   if (p + 28 > limit || u32(b, p) !== RECORD_SIGNATURE) return 0;
   const size = u32(b, p + 4);
-  if (size < 28 || size > maxRecordBytes || p + size > limit) return 0;
+  if (size < MIN_RECORD_BYTES || size > maxRecordBytes || p + size > limit) return 0;
   if (u32(b, p + size - 4) !== size) return 0;
   return size;
 }
@@ -262,12 +286,13 @@ export function readChunk(input: ChunkInput, opts: ChunkOptions): ChunkResult {
   const truncated = buf.length < CHUNK_SIZE;
   const firstNumber = buf.readBigUInt64LE(8);
   const lastNumber = buf.readBigUInt64LE(16);
-  const expected =
-    lastNumber >= firstNumber && lastNumber - firstNumber < 65536n
-      ? Number(lastNumber - firstNumber) + 1
-      : undefined;
   // The header CRC covers bytes 0-120 and 128-512 (the string and template tables).
   const headerOk = crc32(buf, 128, 512, crc32(buf, 0, 120)) === u32(buf, 124);
+  // How many records the chunk holds: only a header its CRC vouches for says so.
+  const expected =
+    headerOk && lastNumber >= firstNumber && lastNumber - firstNumber < 65536n
+      ? Number(lastNumber - firstNumber) + 1
+      : undefined;
   if (!headerOk)
     issues.push({
       file,
@@ -295,20 +320,30 @@ export function readChunk(input: ChunkInput, opts: ChunkOptions): ChunkResult {
       lost: "none",
     });
   }
-  // Records end at the free space offset when the header can be trusted; otherwise scan the chunk.
-  const limit = headerOk && freeSpaceSane ? Math.min(freeSpace, buf.length) : buf.length;
+  const recover = opts.recover === true;
+  // Records end at the free space offset when the header can be trusted; otherwise (and to recover
+  // the slack) scan the chunk.
+  const limit = headerOk && freeSpaceSane && !recover ? Math.min(freeSpace, buf.length) : buf.length;
   // Record validity when the header cannot be trusted (no CRCs, damage): past a plausible free space
   // offset lies the chunk's slack, where stale records of an earlier use of the chunk remain; a record
   // id outside the header's first..last range belongs to a torn chunk. Neither is a live record: they
   // are left out (Event Viewer, python-evtx and libevtx never show them). Live records past a damaged
   // one (ids inside the range) are kept.
-  const slackFrom = !headerOk && freeSpaceSane ? freeSpace : Number.POSITIVE_INFINITY;
+  const slackFrom = (!headerOk || recover) && freeSpaceSane ? freeSpace : Number.POSITIVE_INFINITY;
   const firstId = buf.readBigUInt64LE(24);
   const lastId = buf.readBigUInt64LE(32);
   const idRangeSane = lastId >= firstId && lastId - firstId < 65536n;
   // (Only when the header is not trusted: a chunk our writer or a merge made may hold ids from several
   // channels, out of order, under a valid header.)
-  const idInRange = (id: bigint) => headerOk || !idRangeSane || (id >= firstId && id <= lastId);
+  const inRange = (id: bigint) => id >= firstId && id <= lastId;
+  const notLiveKind = (p: number, id: bigint): RecoveredKind | undefined => {
+    if (p >= slackFrom && (headerOk || !idRangeSane || !inRange(id))) return "slack";
+    if (!headerOk && idRangeSane && !inRange(id)) return "torn";
+    return undefined;
+  };
+  const recovered: RecoveredRecord[] = [];
+  const liveIds: bigint[] = [];
+  let notLive = 0;
   if (truncated)
     issues.push({
       file,
@@ -355,12 +390,16 @@ export function readChunk(input: ChunkInput, opts: ChunkOptions): ChunkResult {
       p = q;
       continue;
     }
-    // (Under a trusted header neither check applies: the id is read only for records kept.)
-    const recordId = headerOk ? undefined : buf.readBigUInt64LE(p + 8);
-    if (recordId !== undefined && (!idInRange(recordId) || (p >= slackFrom && !idRangeSane))) {
-      p += size; // stale (slack) or torn: not a live record
+    // (Under a trusted header and without --recover no check applies: the id is read only for records kept.)
+    const recordId = !headerOk || recover ? buf.readBigUInt64LE(p + 8) : undefined;
+    const kind = recordId !== undefined ? notLiveKind(p, recordId) : undefined;
+    if (kind !== undefined && recordId !== undefined) {
+      // stale (slack) or torn: not a live record
+      if (!recover || !recoverRecord(ctx, p, size, recordId, kind, input, opts, view, recovered)) notLive++;
+      p += size;
       continue;
     }
+    if (recover && recordId !== undefined) liveIds.push(recordId);
     if (opts.onlyOffsets && !opts.onlyOffsets.has(p)) {
       p += size;
       read++;
@@ -394,9 +433,52 @@ export function readChunk(input: ChunkInput, opts: ChunkOptions): ChunkResult {
   }
   if (truncated && expected !== undefined && read + lostRecords < expected) {
     const last = issues.find((i) => i.reason.startsWith("truncated chunk"));
-    if (last) last.skippedRecords = expected - read - lostRecords;
+    // The header's count is only a claim: no more records are counted lost than the missing bytes
+    // (up to the free-space offset) could hold.
+    const end = freeSpaceSane ? freeSpace : CHUNK_SIZE;
+    const room = Math.max(0, end - Math.min(p, buf.length));
+    const fit = Math.ceil(room / MIN_RECORD_BYTES);
+    if (last) last.skippedRecords = Math.min(expected - read - lostRecords, fit);
   }
-  return { records, issues };
+  const result: ChunkResult = { records, issues };
+  if (recover) {
+    result.recovered = recovered;
+    result.liveIds = liveIds;
+  }
+  if (notLive > 0) {
+    result.notLive = notLive;
+    issues.push({
+      file,
+      location: chunkWhere,
+      reason: recover
+        ? "unreadable stale or torn records (--recover; what they refer to was overwritten)"
+        : "stale or torn records left out (--recover reads them)",
+      lost: "none",
+      notLive,
+    });
+  }
+  return result;
+}
+
+/** A record that is not live, read for `--recover`; false when it cannot be read (counted, not lost). */
+function recoverRecord(
+  ctx: ChunkContext,
+  p: number,
+  size: number,
+  recordId: bigint,
+  kind: RecoveredKind,
+  input: ChunkInput,
+  opts: ChunkOptions,
+  view: RecordView | undefined,
+  out: RecoveredRecord[],
+): boolean {
+  try {
+    const rec = readRecord(ctx, p, size, recordId, input, opts, view);
+    if (rec) out.push({ record: rec, kind, recordId });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function readRecord(
@@ -414,7 +496,7 @@ function readRecord(
     if (decided === false) return undefined;
   }
   const recordId = knownId ?? ctx.buf.readBigUInt64LE(p + 8);
-  const [nodes] = ctx.fragment(p + 24, p + size - 4, false, 0);
+  const [nodes] = ctx.fragment(p + 24, p + size - 4, true, 0);
   const rec: ParsedRecord = { ctx, nodes };
   const provenance: Provenance = {
     file: input.file,

@@ -34,6 +34,7 @@ import {
   type XmlRecord,
 } from "./chunk.js";
 import { crc32 } from "./crc32.js";
+import { recoverBatches } from "./recover.js";
 import { u16, u32 } from "./values.js";
 
 export const FILE_HEADER_SIZE = 4096;
@@ -274,6 +275,13 @@ export async function* readRecords(
   const file = opts.displayName ?? (typeof source === "string" ? source : "<stream>");
   const rep = reporter(opts);
   const threads = Math.max(0, Math.floor(opts.threads ?? 0));
+  if (opts.recover) {
+    // Recovered records are held until the end of the file: chunk buffers are never shared here.
+    const chunks = evtxChunks(source, file, (i) => rep.report(i), opts.signal, false);
+    const chunkOpts = { mode, filter: opts.filter, maxRecordBytes: opts.maxRecordBytes, strict: opts.strict };
+    for await (const batch of recoverBatches(chunks, chunkOpts, (i) => rep.report(i))) yield* batch;
+    return;
+  }
   const chunks = evtxChunks(source, file, (i) => rep.report(i), opts.signal, threads <= 1);
   if (threads <= 1) {
     for await (const input of chunks) {
@@ -301,12 +309,18 @@ export async function* readRecordBatches(
   mode: OutputMode,
 ): AsyncGenerator<(XmlRecord | WinEvent)[]> {
   const threads = Math.max(0, Math.floor(opts.threads ?? 0));
-  if (threads > 1) {
+  if (threads > 1 && !opts.recover) {
     for await (const rec of readRecords(source, opts, mode)) yield [rec];
     return;
   }
   const file = opts.displayName ?? (typeof source === "string" ? source : "<stream>");
   const rep = reporter(opts);
+  if (opts.recover) {
+    const chunks = evtxChunks(source, file, (i) => rep.report(i), opts.signal, false);
+    const chunkOpts = { mode, filter: opts.filter, maxRecordBytes: opts.maxRecordBytes, strict: opts.strict };
+    yield* recoverBatches(chunks, chunkOpts, (i) => rep.report(i));
+    return;
+  }
   for await (const input of evtxChunks(source, file, (i) => rep.report(i), opts.signal, true)) {
     const res = readChunk(input, {
       mode,

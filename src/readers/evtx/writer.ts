@@ -15,6 +15,11 @@
  * A value is only typed when rendering it back gives exactly the same text, so what our reader
  * reads back is identical to what was written. RenderingInfo and `extra` are not written
  * (Windows does not store them in .evtx files); unnamed `<Data>` keep their position.
+ *
+ * `plain: true` writes records as Windows Event Collector stores forwarded events (ForwardedEvents,
+ * WEC subscriptions): plain BinXML without a template instance, the element tree directly in the
+ * record with its values as text, and element start tokens without the dependency id that only the
+ * elements of a template definition carry.
  */
 
 import { createHash } from "node:crypto";
@@ -34,6 +39,8 @@ export interface EvtxWriterOptions {
   firstRecordId?: number | bigint;
   /** Receives each completed 64 KiB chunk (streaming); `finish()` then returns only the file header. */
   onChunk?: (chunk: Uint8Array) => void;
+  /** Records as plain BinXML without templates (the form of forwarded events); see the file comment. */
+  plain?: boolean;
 }
 
 /** A typed substitution value. */
@@ -192,13 +199,17 @@ interface Shape {
   key: string;
   root: TElement;
   values: Value[];
+  /** Each value's text (plain records write it instead of the typed value). */
+  texts: string[];
 }
 
 function shapeOf(ev: WinEvent, recordId: bigint): Shape {
   const values: Value[] = [];
+  const texts: string[] = [];
   let key = "";
-  const sub = (v: Value): { kind: "sub"; index: number; type: number } => {
+  const sub = (v: Value, text: string): { kind: "sub"; index: number; type: number } => {
     values.push(v);
+    texts.push(text);
     key += v.type.toString(16) + ",";
     return { kind: "sub", index: values.length - 1, type: v.type };
   };
@@ -210,14 +221,14 @@ function shapeOf(ev: WinEvent, recordId: bigint): Shape {
       const text = sys[slot.key];
       if (text === undefined) continue;
       key += spec.element + "@" + name + "=";
-      attrs.push([name, sub(slot.typed(text) ?? stringValue(text))]);
+      attrs.push([name, sub(slot.typed(text) ?? stringValue(text), text)]);
     }
     const children: TNode[] = [];
     if (spec.content) {
       const text = sys[spec.content.key];
       if (text !== undefined) {
         key += spec.element + "=";
-        children.push(sub(spec.content.typed(text) ?? stringValue(text)));
+        children.push(sub(spec.content.typed(text) ?? stringValue(text), text));
       }
     }
     if (attrs.length === 0 && children.length === 0) continue;
@@ -232,11 +243,11 @@ function shapeOf(ev: WinEvent, recordId: bigint): Shape {
       key += "<" + el.name;
       const attrs: [string, TPart][] = el.attributes.map(([n, v]) => {
         key += " " + n;
-        return [n, sub(stringValue(v))];
+        return [n, sub(stringValue(v), v)];
       });
       key += ">";
       const children: TNode[] = el.children.map((c) =>
-        typeof c === "string" ? sub(stringValue(c)) : walk(c),
+        typeof c === "string" ? sub(stringValue(c), c) : walk(c),
       );
       key += "</>";
       return { kind: "el", name: el.name, attrs, children, empty: children.length === 0 };
@@ -254,12 +265,18 @@ function shapeOf(ev: WinEvent, recordId: bigint): Shape {
       key += (item.name ?? "") + "\u0001";
       const attrs: [string, TPart][] =
         item.name === undefined ? [] : [["Name", { kind: "text", text: item.name }]];
-      return { kind: "el", name: "Data", attrs, children: [sub(dataValue(item.value))], empty: false };
+      return {
+        kind: "el",
+        name: "Data",
+        attrs,
+        children: [sub(dataValue(item.value), item.value)],
+        empty: false,
+      };
     });
     if (ev.binary !== undefined) {
       key += "B";
       const v = binaryValue(ev.binary) ?? stringValue(ev.binary);
-      data.push({ kind: "el", name: "Binary", attrs: [], children: [sub(v)], empty: false });
+      data.push({ kind: "el", name: "Binary", attrs: [], children: [sub(v, ev.binary)], empty: false });
     }
     eventChildren.push({ kind: "el", name: "EventData", attrs: [], children: data, empty: false });
   }
@@ -270,7 +287,7 @@ function shapeOf(ev: WinEvent, recordId: bigint): Shape {
     children: eventChildren,
     empty: false,
   };
-  return { key, root, values };
+  return { key, root, values, texts };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -336,6 +353,28 @@ class ChunkBuilder {
   // Pending table entries, committed only when a record is accepted into the chunk.
   private newNames: [string, number][] = [];
   private newTemplates: [string, number, number][] = [];
+
+  /** A plain BinXML record (no template; see the file comment); undefined when it does not fit. */
+  encodePlain(shape: Shape, recordId: bigint, written: bigint): Buffer | undefined {
+    const base = this.used;
+    this.newNames = [];
+    this.newTemplates = [];
+    const w = new ByteSink(1024);
+    w.u32(0x00002a2a);
+    w.u32(0); // size, patched
+    w.ensure(16);
+    w.buf.writeBigUInt64LE(recordId, w.len);
+    w.buf.writeBigUInt64LE(written, w.len + 8);
+    w.len += 16;
+    w.bytes(Uint8Array.of(0x0f, 0x01, 0x01, 0x00));
+    this.element(w, base, shape.root, shape.texts);
+    w.u8(0x00); // EOF
+    while ((w.len + 4) % 8 !== 0) w.u8(0);
+    w.u32(w.len + 4);
+    w.patch32(4, w.len);
+    if (base + w.len > CHUNK_SIZE - 8) return undefined;
+    return w.buf.subarray(0, w.len);
+  }
 
   /** Encodes a record at the chunk's free offset; undefined when it does not fit. */
   encode(shape: Shape, recordId: bigint, written: bigint): Buffer | undefined {
@@ -405,10 +444,11 @@ class ChunkBuilder {
     this.newNames.push([name, at]);
   }
 
-  private element(w: ByteSink, base: number, el: TElement): void {
+  /** An element; with `texts` (a plain record) values are written as text and there is no dependency id. */
+  private element(w: ByteSink, base: number, el: TElement, texts?: string[]): void {
     const start = w.len;
     w.u8(el.attrs.length > 0 ? 0x41 : 0x01);
-    w.u16(0xffff); // dependency identifier: not set
+    if (!texts) w.u16(0xffff); // dependency identifier: not set
     const sizeAt = w.len;
     w.u32(0);
     this.name(w, base, el.name);
@@ -418,7 +458,7 @@ class ChunkBuilder {
       el.attrs.forEach(([name, part], i) => {
         w.u8(i === el.attrs.length - 1 ? 0x06 : 0x46);
         this.name(w, base, name);
-        this.part(w, part);
+        this.part(w, part, texts, true);
       });
       w.patch32(listAt, w.len - listAt - 4);
     }
@@ -427,16 +467,20 @@ class ChunkBuilder {
     } else {
       w.u8(0x02);
       for (const c of el.children) {
-        if (c.kind === "el") this.element(w, base, c);
-        else this.part(w, c);
+        if (c.kind === "el") this.element(w, base, c, texts);
+        else this.part(w, c, texts, false);
       }
       w.u8(0x04);
     }
-    w.patch32(sizeAt, w.len - start - 7);
+    w.patch32(sizeAt, w.len - start - (texts ? 5 : 7));
   }
 
-  private part(w: ByteSink, p: TPart): void {
-    if (p.kind === "sub") {
+  private part(w: ByteSink, p: TPart, texts?: string[], inAttribute = false): void {
+    if (p.kind === "sub" && texts) {
+      const text = texts[p.index];
+      // Content without text is an empty element; an attribute keeps an empty value token.
+      if (text.length > 0 || inAttribute) this.part(w, { kind: "text", text });
+    } else if (p.kind === "sub") {
       w.u8(0x0d);
       w.u16(p.index);
       w.u8(p.type);
@@ -496,10 +540,18 @@ export class EvtxWriter {
   private recordNumber = 1n;
   private nextId: bigint;
   private readonly onChunk?: (chunk: Uint8Array) => void;
+  private readonly plain: boolean;
 
   constructor(opts: EvtxWriterOptions = {}) {
     this.nextId = BigInt(opts.firstRecordId ?? 1);
     this.onChunk = opts.onChunk;
+    this.plain = opts.plain === true;
+  }
+
+  private encode(shape: Shape, recordId: bigint, written: bigint): Buffer | undefined {
+    return this.plain
+      ? this.chunk.encodePlain(shape, recordId, written)
+      : this.chunk.encode(shape, recordId, written);
   }
 
   /** Adds one event. Throws RangeError for an event too large for a 64 KiB chunk. */
@@ -514,11 +566,11 @@ export class EvtxWriter {
     if (ev.timeTicks === undefined && ev.system.systemTime)
       written = ticksFromIso(ev.system.systemTime) ?? 0n;
     if (written < 0n || written >= 1n << 64n) written = 0n;
-    let record = this.chunk.encode(shape, recordId, written);
+    let record = this.encode(shape, recordId, written);
     if (!record) {
       if (this.chunk.records === 0) throw new RangeError("event too large for one EVTX chunk");
       this.seal();
-      record = this.chunk.encode(shape, recordId, written);
+      record = this.encode(shape, recordId, written);
       if (!record) throw new RangeError("event too large for one EVTX chunk");
     }
     this.chunk.commit(record, recordId);
@@ -567,11 +619,12 @@ export class EvtxWriter {
 export async function writeEvtxFile(
   path: string,
   events: Iterable<WinEvent> | AsyncIterable<WinEvent>,
+  opts: Pick<EvtxWriterOptions, "plain"> = {},
 ): Promise<void> {
   const fh = await open(path, "w");
   try {
     const pending: Uint8Array[] = [];
-    const writer = new EvtxWriter({ onChunk: (c) => pending.push(c) });
+    const writer = new EvtxWriter({ ...opts, onChunk: (c) => pending.push(c) });
     let position = FILE_HEADER_SIZE;
     const flush = async () => {
       for (const c of pending.splice(0)) {

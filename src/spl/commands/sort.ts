@@ -8,6 +8,7 @@
  */
 import type { SortCommand, SortKey } from "../ast.js";
 import { getField, type Row, rowTime } from "../row.js";
+import { type SpillContext, spillingSortOperator } from "../spill.js";
 import { asNumber, compareAuto, firstScalar, type SplScalar, scalarToString } from "../values.js";
 import { type Operator, pushAll } from "./operator.js";
 
@@ -111,16 +112,24 @@ export function topRowsOperator(cmp: RowComparator, limit: number, next: Operato
   };
 }
 
-export function sortOperator(cmd: SortCommand, unorderedInput: boolean, next: Operator): Operator {
+/** `sort`; `sort 0` (every row) spills to disk past a bounded number of rows when `spill` is given. */
+export function sortOperator(
+  cmd: SortCommand,
+  unorderedInput: boolean,
+  next: Operator,
+  spill?: SpillContext,
+): Operator {
   const limit = cmd.limit ?? DEFAULT_SORT_LIMIT;
-  return topRowsOperator(
-    keyComparator(cmd.keys, cmd.reverse, unorderedInput ? newestFirst : arrivalOrder),
-    limit,
-    next,
-  );
+  const cmp = keyComparator(cmd.keys, cmd.reverse, unorderedInput ? newestFirst : arrivalOrder);
+  if (limit === 0 && spill) return spillingSortOperator(cmp, next, spill);
+  return topRowsOperator(cmp, limit, next);
 }
 
-/** The planner's buffer that turns file order into Splunk's search order (newest first, stable). */
-export function newestFirstOperator(limit: number, next: Operator): Operator {
+/**
+ * The planner's buffer that turns file order into Splunk's search order (newest first, stable). With
+ * no limit it holds every row: given `spill`, past a bounded number it sorts on disk (spl/spill.ts).
+ */
+export function newestFirstOperator(limit: number, next: Operator, spill?: SpillContext): Operator {
+  if (limit === 0 && spill) return spillingSortOperator(newestFirst, next, spill);
   return topRowsOperator(newestFirst, limit, next);
 }

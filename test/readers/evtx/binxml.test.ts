@@ -134,10 +134,12 @@ const utf16z = (s: string) => Buffer.from(s + "\0", "utf16le");
 
 describe("BinXML tokens", () => {
   test("character and entity references, CDATA and processing instructions", async () => {
+    // Elements directly in a record (no template instance) carry no dependency id: only the
+    // elements of a template definition do.
     const file = evtx([
       (e) => {
-        e.open("Event", [["xmlns", (x) => x.text(NS)]]).u8(0x02);
-        e.open("Comment").u8(0x02).text("x");
+        e.open("Event", [["xmlns", (x) => x.text(NS)]], true).u8(0x02);
+        e.open("Comment", [], true).u8(0x02).text("x");
         e.u8(0x08).u16(65); // &#65;
         e.u8(0x09).name("amp"); // &amp;
         e.u8(0x07).u16(3).utf16("a<b"); // CDATA
