@@ -1017,14 +1017,11 @@ function sequenceToClickHouse(rule: LoadedRule, table: string): SequenceQuery {
       `ifNull(toFloat64(toUInt32(parseDateTimeBestEffortOrNull(${time}))) + toFloat64OrZero(concat('0.', extract(ifNull(${time}, ''), '\\\\.([0-9]+)'))), 0)`,
     ],
   ]);
-  if (keyCols.length)
-    row(
-      keyCols.map(([n, e]) => {
-        const [p0, p1, p2] = [0, 1, 2];
-        const pass0 = normKeyPasses(l, `(${e})`)[p0];
-        return [n, normKeyPasses(l, `(${normKeyPasses(l, `(${pass0})`)[p1]})`)[p2]];
-      }),
-    );
+  if (keyCols.length) {
+    // Two levels: each pass reads its input several times, and an alias is expanded where it is read.
+    row(keyCols.map(([n, e]) => [`${n}__0`, normKeyPasses(l, `(${e})`)[0]]));
+    row(keyCols.map(([n]) => [n, normKeyPasses(l, `(${normKeyPasses(l, `${n}__0`)[1]})`)[2]]));
+  }
 
   // 2.-4. windows, incidents and gates over each partition's rows as arrays, in time order (then the
   // event's place). Labels are row numbers inside the partition.

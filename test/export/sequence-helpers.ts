@@ -185,14 +185,26 @@ export async function loadIntoClickHouse(engine: ClickHouseEngine, events: WinEv
   await engine.prepareLoad({ schema: SCHEMA_VERSION, fieldView, raw: false });
   let batch: LoadRow[] = [];
   let seq = 0;
+  // Like `load`: a batch whose connection broke is sent again; duplicates are removed at the end.
+  const send = async (rows: LoadRow[]) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await engine.insert(rows);
+      } catch (err) {
+        if (attempt === 3) throw err;
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
+  };
   for (const ev of events) {
     batch.push(loadRow(ev, toSplunkEvent(ev, view), false, seq++));
     if (batch.length === 2000) {
-      await engine.insert(batch);
+      await send(batch);
       batch = [];
     }
   }
-  if (batch.length) await engine.insert(batch);
+  if (batch.length) await send(batch);
+  await engine.deduplicate();
   return seq;
 }
 
