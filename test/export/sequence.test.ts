@@ -282,10 +282,11 @@ describe("sequence rules as ClickHouse 18.16 SQL: ClickHouse = the correlation e
   before(async () => {
     cluster = await startCluster(1);
     ch = new ClickHouseEngine({ nodes: [`127.0.0.1:${cluster.nodes[0].http}`], database: "seq" } as never);
-    await loadIntoClickHouse(ch, events);
     const columns = [
       ...new Set(sequenceRules().flatMap((r) => compileSequenceRule(r, { target: "clickhouse" }).columns)),
     ];
+    // The stored EventData keeps the fields the queries read (a fifth of the bytes to send).
+    await loadIntoClickHouse(ch, events, new Set(columns));
     await ch.exec(`127.0.0.1:${cluster.nodes[0].http}`, flatViewSql("flat", columns));
   });
   after(async () => {
