@@ -1,6 +1,7 @@
 /**
  * Sequence (correlation) rules as one query that runs where the data lives: Splunk SPL (stats,
- * eventstats, streamstats) and SQL (DuckDB window functions). One compiler, generic over the
+ * eventstats, streamstats) and SQL (DuckDB window functions; ClickHouse 18.16, which has none: arrays
+ * per partition, see sequenceToClickHouse). One compiler, generic over the
  * `sequence:` spec (src/correlate/schema.ts): a rule's YAML change flows through; nothing here names a
  * rule, a step or a field of the `dcom` pack.
  *
@@ -963,6 +964,9 @@ function sequenceToClickHouse(rule: LoadedRule, table: string): SequenceQuery {
   const dialect = "clickhouse";
   const target = `sql (${dialect})`;
   const p = plan(rule, target);
+  p.leftOut.push(
+    `incidents as the rows connected through ${HOPS} levels of smallest label plus pointer jumping (DuckDB and SPL: ${ROUNDS} passes over the keys one by one); the same incidents on the estate and the corpus`,
+  );
   const l = clickLang;
   const id = l.field;
   const used = new Set<string>();
@@ -991,7 +995,7 @@ function sequenceToClickHouse(rule: LoadedRule, table: string): SequenceQuery {
     cols.push(...pairs.map(([n]) => n));
   };
   // 18.16 analyses a query's nested SELECTs once per SELECT above them: the query keeps few levels
-  // (14 for the pack's rules). Inside a level an alias is expanded where it is used, so a level only
+  // (15 for the pack's rules). Inside a level an alias is expanded where it is used, so a level only
   // reads a few of its own aliases, never a chain of them.
   // 1. step rows: flags, host, derived values, keys (three levels)
   const filter = p.steps.map((s) => `${s.flag} = 1`).join(" OR ");
