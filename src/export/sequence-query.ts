@@ -1,6 +1,7 @@
 /**
  * Sequence (correlation) rules as one query that runs where the data lives: Splunk SPL (stats,
- * eventstats, streamstats) and SQL (DuckDB window functions). One compiler, generic over the
+ * eventstats, streamstats) and SQL (DuckDB window functions; ClickHouse 18.16, which has none: arrays
+ * per partition, see sequenceToClickHouse). One compiler, generic over the
  * `sequence:` spec (src/correlate/schema.ts): a rule's YAML change flows through; nothing here names a
  * rule, a step or a field of the `dcom` pack.
  *
@@ -104,6 +105,8 @@ interface Lang {
   truthy(c: string): string;
   /** Numeric value of a text of digits. */
   toNum(x: string): string;
+  /** Is x one of these texts (false for null)? Default: an OR of equalities. */
+  oneOf?(x: string, values: string[]): string;
   f: string;
   t: string;
 }
@@ -139,38 +142,84 @@ const splLang: Lang = {
 };
 
 function sqlLang(dialect: SqlDialect): Lang {
-  const str = (s: string) => `'${s.replace(/'/g, "''")}'`;
-  const l: Lang = {
-    lit: str,
-    num: (n) => formatNumber(n),
-    field: (n) => `"${n.replace(/"/g, '""')}"`,
-    nul: "NULL",
-    isNull: (x) => `(${x} IS NULL)`,
-    notNull: (x) => `(${x} IS NOT NULL)`,
-    coalesce: (xs) => (xs.length === 1 ? xs[0] : `COALESCE(${xs.join(", ")})`),
-    concat: (xs) => `(${xs.join(" || ")})`,
-    lower: (x) => `lower(${x})`,
-    trim: (x) => `trim(${x})`,
-    eq: (a, b) => `(${a} = ${b})`,
-    and: (xs) => (xs.length === 1 ? xs[0] : `(${xs.join(" AND ")})`),
-    or: (xs) => (xs.length === 1 ? xs[0] : `(${xs.join(" OR ")})`),
-    not: (x) => `(NOT ${x})`,
-    iff: (c, a, b) => `(CASE WHEN ${c} THEN ${a} ELSE ${b} END)`,
-    re: (x, re) => `regexp_matches(${x}, ${str(re)})`,
-    extract1: (x, re) => `NULLIF(regexp_extract(${x}, ${str(`(?i)${re}`)}, 1), '')`,
-    replaceRe: (x, re, by) => `regexp_replace(${x}, ${str(re)}, ${str(by)}, 'g')`,
-    hexToDec: (x) => `CAST(CAST(${str("0x")} || ${x} AS UBIGINT) AS VARCHAR)`,
-    decToDec: (x) => `CAST(CAST(${x} AS HUGEINT) AS VARCHAR)`,
-    firstLabel: (x) => `split_part(${x}, '.', 1)`,
-    flag: (n) => `(${n} = 1)`,
-    truthy: (c) => `COALESCE(${c}, FALSE)`,
-    toNum: (x) => `TRY_CAST(${x} AS BIGINT)`,
-    f: "FALSE",
-    t: "TRUE",
-  };
-  if (dialect !== "duckdb") throw new Error(`no sequence SQL for ${dialect}`);
-  return l;
+  return dialect === "duckdb" ? duckLang : clickLang;
 }
+
+const duckStr = (s: string) => `'${s.replace(/'/g, "''")}'`;
+const duckLang: Lang = {
+  lit: duckStr,
+  num: (n) => formatNumber(n),
+  field: (n) => `"${n.replace(/"/g, '""')}"`,
+  nul: "NULL",
+  isNull: (x) => `(${x} IS NULL)`,
+  notNull: (x) => `(${x} IS NOT NULL)`,
+  coalesce: (xs) => (xs.length === 1 ? xs[0] : `COALESCE(${xs.join(", ")})`),
+  concat: (xs) => `(${xs.join(" || ")})`,
+  lower: (x) => `lower(${x})`,
+  trim: (x) => `trim(${x})`,
+  eq: (a, b) => `(${a} = ${b})`,
+  and: (xs) => (xs.length === 1 ? xs[0] : `(${xs.join(" AND ")})`),
+  or: (xs) => (xs.length === 1 ? xs[0] : `(${xs.join(" OR ")})`),
+  not: (x) => `(NOT ${x})`,
+  iff: (c, a, b) => `(CASE WHEN ${c} THEN ${a} ELSE ${b} END)`,
+  re: (x, re) => `regexp_matches(${x}, ${duckStr(re)})`,
+  extract1: (x, re) => `NULLIF(regexp_extract(${x}, ${duckStr(`(?i)${re}`)}, 1), '')`,
+  replaceRe: (x, re, by) => `regexp_replace(${x}, ${duckStr(re)}, ${duckStr(by)}, 'g')`,
+  hexToDec: (x) => `CAST(CAST(${duckStr("0x")} || ${x} AS UBIGINT) AS VARCHAR)`,
+  decToDec: (x) => `CAST(CAST(${x} AS HUGEINT) AS VARCHAR)`,
+  firstLabel: (x) => `split_part(${x}, '.', 1)`,
+  flag: (n) => `(${n} = 1)`,
+  truthy: (c) => `COALESCE(${c}, FALSE)`,
+  toNum: (x) => `TRY_CAST(${x} AS BIGINT)`,
+  f: "FALSE",
+  t: "TRUE",
+};
+
+/**
+ * ClickHouse 18.16 (../shared/reference/sql-scale-out.md §1.4), each choice measured on Debian's server:
+ * - `if(c, NULL, <Nullable>)` yields a type that groupArray(tuple(..)) rejects ("Nullable(String) cannot
+ *   be inside Nullable column"): conditionals are `multiIf`;
+ * - `and()`/`or()` return NULL when any argument is NULL (`or(NULL, 1)` is NULL): every operand is
+ *   made two-valued with ifNull(.., 0), which equals SQL's three-valued logic wherever a result here is
+ *   used (a NULL is only ever read as false, and no NOT applies to a NULL of AND/OR);
+ * - a regex with a leading `(?i)` is pre-filtered case-sensitively (match('Inbound', '(?i)inbound') is
+ *   0): the flag is written as the group `(?i:...)`;
+ * - no trim(), no numeric parse of hex text: regexes and unhex/reinterpretAsUInt64;
+ * - decimal numbers lose their leading zeros by regex, exact at any length (DuckDB: HUGEINT).
+ */
+const clickStr = (s: string) => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+const clickRe = (re: string) => (re.startsWith("(?i)") ? `(?i:${re.slice(4)})` : re);
+const two = (x: string) => (/^[01]$/.test(x) ? x : `ifNull(${x}, 0)`);
+const clickLang: Lang = {
+  lit: clickStr,
+  num: (n) => formatNumber(n),
+  field: (n) => `\`${n.replace(/\\/g, "\\\\").replace(/`/g, "\\`")}\``,
+  nul: "NULL",
+  isNull: (x) => `isNull(${x})`,
+  notNull: (x) => `isNotNull(${x})`,
+  coalesce: (xs) => (xs.length === 1 ? xs[0] : `coalesce(${xs.join(", ")})`),
+  concat: (xs) => `concat(${xs.join(", ")})`,
+  lower: (x) => `lowerUTF8(${x})`,
+  trim: (x) => `replaceRegexpAll(${x}, '^\\\\s+|\\\\s+$', '')`,
+  eq: (a, b) => `(${a} = ${b})`,
+  and: (xs) => (xs.length === 1 ? xs[0] : `(${xs.map(two).join(" AND ")})`),
+  or: (xs) => (xs.length === 1 ? xs[0] : `(${xs.map(two).join(" OR ")})`),
+  not: (x) => `(NOT ${x})`,
+  iff: (c, a, b) => `multiIf(${c}, ${a}, ${b})`,
+  re: (x, re) => `match(${x}, ${clickStr(clickRe(re))})`,
+  extract1: (x, re) => `nullIf(extract(${x}, ${clickStr(`(?i:${re})`)}), '')`,
+  replaceRe: (x, re, by) =>
+    `${re.startsWith("^") && !re.includes("|") ? "replaceRegexpOne" : "replaceRegexpAll"}(${x}, ${clickStr(clickRe(re))}, ${clickStr(by)})`,
+  hexToDec: (x) => `toString(reinterpretAsUInt64(reverse(unhex(${x}))))`,
+  decToDec: (x) => `replaceRegexpOne(${x}, '^0+([0-9])', '\\\\1')`,
+  firstLabel: (x) => `extract(${x}, '^[^.]*')`,
+  flag: (n) => `(${n} = 1)`,
+  truthy: (c) => `ifNull(${c}, 0)`,
+  toNum: (x) => `toInt64OrNull(${x})`,
+  oneOf: (x, values) => `ifNull(has([${values.map(clickStr).join(", ")}], ${x}), 0)`,
+  f: "0",
+  t: "1",
+};
 
 // ------------------------------------------------------------------------------------------------
 // The plan: everything the targets share, computed from the spec
@@ -203,6 +252,8 @@ interface Plan {
 
 /** Passes of label propagation over the join keys (forward, backward, forward). */
 const ROUNDS = 3;
+/** ClickHouse: levels of label propagation over all keys at once, with pointer jumping. */
+const HOPS = 3;
 
 const ATTRIBUTION_FIELDS = ["target_host", "source_ip", "source_host", "account"] as const;
 
@@ -373,7 +424,7 @@ function normKeyPasses(l: Lang, c: string): [string, string, string] {
       l.hexToDec(l.replaceRe(c, "^0x", "")),
       l.iff(l.re(c, "^[0-9]+$"), l.decToDec(c), c),
     ),
-    l.iff(l.or(nulls.map((z) => l.eq(c, l.lit(z)))), l.nul, c),
+    l.iff(l.oneOf ? l.oneOf(c, nulls) : l.or(nulls.map((z) => l.eq(c, l.lit(z)))), l.nul, c),
   ];
 }
 
@@ -751,15 +802,8 @@ export function sequenceToSpl(rule: LoadedRule): SequenceQuery {
 // SQL (DuckDB)
 
 export function sequenceToSql(rule: LoadedRule, dialect: SqlDialect, table = "events"): SequenceQuery {
+  if (dialect === "clickhouse") return sequenceToClickHouse(rule, table);
   const target = `sql (${dialect})`;
-  if (dialect !== "duckdb")
-    throw new ExportError(
-      rule.name,
-      target,
-      "sequence rule",
-      "ClickHouse 18.16 has no window functions (lag, running sums, min() OVER): the sequence query is DuckDB only here",
-      sequenceLocation(rule),
-    );
   const p = plan(rule, target);
   const l = sqlLang(dialect);
   const used = new Set<string>();
@@ -898,6 +942,216 @@ export function sequenceToSql(rule: LoadedRule, dialect: SqlDialect, table = "ev
     `-- Reads columns: ${columns.join(", ")}`,
     `WITH ${ctes.map(([nm, body]) => `${nm} AS MATERIALIZED (\n  ${body}\n)`).join(",\n")}`,
     `SELECT ${select.join(", ")}\nFROM ${last}\nORDER BY first_time, evidence;`,
+    "",
+  ].join("\n");
+  return { text, leftOut: p.leftOut, columns };
+}
+
+// ------------------------------------------------------------------------------------------------
+// SQL (ClickHouse 18.16: no window functions, no WITH subqueries, one JOIN per SELECT)
+
+/**
+ * The same stages as the DuckDB form, printed for ClickHouse 18.16, which has no window function: each
+ * `agg() OVER (PARTITION BY keys)` becomes a GROUP BY of the keys that packs the rows into
+ * `groupArray(tuple(...))` beside the aggregate and unpacks them again with ARRAY JOIN (one reading of
+ * the rows below, no self-join: 18.16 has no CTE, so a subquery read twice would run twice); the gap
+ * windows are `arraySort` + `arrayDifference` + `arrayCumSum` over each partition's rows. Lambdas read
+ * only their own arguments (18.16 cannot capture a column in a lambda: "Unknown identifier").
+ * `_time` is the ISO text of the flat table (no DateTime64 in 18.16): parsed to epoch seconds with
+ * the fraction kept.
+ */
+function sequenceToClickHouse(rule: LoadedRule, table: string): SequenceQuery {
+  const dialect = "clickhouse";
+  const target = `sql (${dialect})`;
+  const p = plan(rule, target);
+  p.leftOut.push(
+    `incidents as the rows connected through ${HOPS} levels of smallest label plus pointer jumping (DuckDB and SPL: ${ROUNDS} passes over the keys one by one); the same incidents on the estate and the corpus`,
+  );
+  const l = clickLang;
+  const id = l.field;
+  const used = new Set<string>();
+  const stepSql = (text: string, where: string) => {
+    const expr = parseStepSearch(rule, target, text, where);
+    if (!expr) throw new ExportError(rule.name, target, where, "an empty search");
+    return searchToSql(rule, expr, dialect, text, used);
+  };
+  searchSqlHook = (_p, text, where) => stepSql(text, where);
+  const host = hostExpr(l);
+  const flags: [string, string][] = p.steps.map((s) => [
+    s.flag,
+    `multiIf(${stepSql(s.search, `step '${s.name}'`)}, 1, 0)`,
+  ]);
+  const alert = alertColumns(l, p);
+  const fin = finalExprs(l, p);
+  const columns = [...new Set(["_time", ...used, ...requiredColumns(p)])];
+
+  let rel = "";
+  let cols: string[] = [];
+  // No indentation per level: the query nests ~30 deep, and 18.16 reads at most 256 KiB of text.
+  const nest = (sql: string) => sql;
+  /** New columns computed per row (each may read the columns before it, not the others). */
+  const row = (pairs: [string, string][], where?: string) => {
+    rel = `SELECT *,\n  ${pairs.map(([n, e]) => `${e} AS ${n}`).join(",\n  ")}\nFROM (\n${nest(rel)}\n)${where ? `\nWHERE ${where}` : ""}`;
+    cols.push(...pairs.map(([n]) => n));
+  };
+  // 18.16 analyses a query's nested SELECTs once per SELECT above them: the query keeps few levels
+  // (15 for the pack's rules). Inside a level an alias is expanded where it is used, so a level only
+  // reads a few of its own aliases, never a chain of them.
+  // 1. step rows: flags, host, derived values, keys (three levels)
+  const filter = p.steps.map((s) => `${s.flag} = 1`).join(" OR ");
+  rel = `SELECT ${columns.map(id).join(", ")},\n  ${[...flags, ["dh_host", host.norm(host.raw)]].map(([n, e]) => `${e} AS ${n}`).join(",\n  ")}\nFROM ${id(table)}\nWHERE ${filter}`;
+  cols = [...columns, ...flags.map(([n]) => n), "dh_host"];
+  const keyCols = keyColumns(l, p);
+  const derivedUsed = (["peer_ip", "peer_host", "local_ip", "conn"] as const).filter((d) =>
+    [...keyCols.map(([, e]) => e), ...alert.rowCols.map(([, e]) => e)].some((e) =>
+      new RegExp(`\\bdh_${d}\\b`).test(e),
+    ),
+  );
+  const derived = derivedExprs(l);
+  const time = id("_time");
+  row([
+    ...derivedUsed.map((d): [string, string] => [`dh_${d}`, derived[d].replaceAll("dh_host_col", "dh_host")]),
+    ["dh_part", p.spec.scope === "global" ? "'*'" : "dh_host"],
+    [
+      "dh_ev",
+      `concat(coalesce(${id("Computer")}, ${id("host")}, ''), '/', coalesce(${id("Channel")}, ''), '#', coalesce(${id("EventRecordID")}, ${id("RecordNumber")}, ''))`,
+    ],
+    [
+      "dh_t",
+      `ifNull(toFloat64(toUInt32(parseDateTimeBestEffortOrNull(${time}))) + toFloat64OrZero(concat('0.', extract(ifNull(${time}, ''), '\\\\.([0-9]+)'))), 0)`,
+    ],
+  ]);
+  if (keyCols.length) {
+    // Two levels: each pass reads its input several times, and an alias is expanded where it is read.
+    row(keyCols.map(([n, e]) => [`${n}__0`, normKeyPasses(l, `(${e})`)[0]]));
+    row(keyCols.map(([n]) => [n, normKeyPasses(l, `(${normKeyPasses(l, `${n}__0`)[1]})`)[2]]));
+  }
+
+  // 2.-4. windows, incidents and gates over each partition's rows as arrays, in time order (then the
+  // event's place). Labels are row numbers inside the partition.
+  const later = [...alert.rowCols.map(([, e]) => e), id("Computer"), id("host")].join(" ");
+  const carry = [
+    "dh_t",
+    "dh_ev",
+    ...cols.filter(
+      (c) =>
+        c !== "dh_t" &&
+        c !== "dh_ev" &&
+        (p.steps.some((s) => s.flag === c) ||
+          keyCols.some(([n]) => n === c) ||
+          c === "dh_host" ||
+          later.includes(id(c)) ||
+          (c.startsWith("dh_") && new RegExp(`\\b${c}\\b`).test(later))),
+    ),
+  ];
+  const at = (c: string) => carry.indexOf(c) + 1;
+  const el = (c: string) => `tupleElement(x, ${at(c)})`;
+  const hostKeyed = p.steps.filter((s) => s.keys.some(([, f]) => f === "$host"));
+  const windows = `arrayCumSum(arrayMap((d, i) -> multiIf(i = 1 OR d > ${formatNumber(p.maxspan)}, 1, 0), arrayDifference(arrayMap(x -> ${el("dh_t")}, dh_a)), arrayEnumerate(dh_a)))`;
+  // The hub of a row: its window and, for a step keyed on $host, its host. Keys join inside a window.
+  const hub = `arrayMap((x, w) -> ifNull(concat(toString(w), '|', multiIf(${hostKeyed.length ? hostKeyed.map((s) => `${el(s.flag)} = 1`).join(" OR ") : "0"}, ${el("dh_host")}, '')), ''), dh_a, ${windows})`;
+  const noKey = `arrayMap(x -> multiIf(${keyCols.length ? keyCols.map(([n]) => `isNull(${el(n)})`).join(" AND ") : "1"}, 1, 0), dh_a)`;
+  const keyArr = (n: string) =>
+    `arrayMap((x, w) -> ifNull(concat(toString(w), '|', ${el(n)}), ''), dh_a, ${windows})`;
+  rel = `SELECT dh_part, arraySort(groupArray(tuple(${carry.map(id).join(", ")}))) AS dh_a,\n  ${hub} AS dh_H,\n  ${noKey} AS dh_NK${keyCols.map(([n], j) => `,\n  ${keyArr(n)} AS dh_K${j}`).join("")}\nFROM (\n${rel}\n)\nGROUP BY dh_part`;
+  const level = (pairs: [string, string][]) => {
+    rel = `SELECT *,\n  ${pairs.map(([n, e]) => `${e} AS ${n}`).join(",\n  ")}\nFROM (\n${rel}\n)`;
+  };
+  // 18.16 drops a subquery column that a level reads only inside a lambda ("Unknown identifier"):
+  // each such column is named once outside the lambdas too.
+  const reads = (e: string, names: string[]) => `tupleElement(tuple(${e}, ${names.join(", ")}), 1)`;
+  // A hub holding a keyless row starts all its rows at the hub's first row (the keyless row joins
+  // everything there); every other row at its own number.
+  level([
+    ["dh_HB", reads("arrayMap(h -> arrayExists((n, h2) -> n = 1 AND h2 = h, dh_NK, dh_H), dh_H)", ["dh_NK"])],
+    [
+      "dh_L0",
+      reads(
+        "arrayMap((b, h, i) -> multiIf(b, indexOf(dh_H, h), i), arrayMap(h -> arrayExists((n, h2) -> n = 1 AND h2 = h, dh_NK, dh_H), dh_H), dh_H, arrayEnumerate(dh_H))",
+        ["dh_NK"],
+      ),
+    ],
+  ]);
+  // Connected rows: each level gives a row the smallest label among the rows sharing one of its key
+  // values (a row without the key keeps its own), then the label its label's row has (pointer
+  // jumping). HOPS levels reach the components of every incident of the test data (docs/export.md).
+  let lab = "dh_L0";
+  for (let h = 1; h <= HOPS && keyCols.length; h++) {
+    let m = "v";
+    keyCols.forEach((_, j) => {
+      m = `least(${m}, multiIf(k${j} = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k${j}, ${lab}, dh_K${j}))))`;
+    });
+    const step = `arrayMap((v${keyCols.map((_, j) => `, k${j}`).join("")}) -> ${m}, ${lab}${keyCols.map((_, j) => `, dh_K${j}`).join("")})`;
+    level([
+      [
+        `dh_L${h}`,
+        reads(`arrayMap(x -> least(x, ${step}[x]), ${step})`, [lab, ...keyCols.map((_, j) => `dh_K${j}`)]),
+      ],
+    ]);
+    lab = `dh_L${h}`;
+  }
+  // Rows without a join key follow their hub's smallest label.
+  level([
+    [
+      "dh_LF",
+      reads(
+        `arrayMap((b, v, h) -> multiIf(b, arrayReduce('min', arrayFilter((v2, h2) -> h2 = h, ${lab}, dh_H)), v), dh_HB, ${lab}, dh_H)`,
+        [lab, "dh_H"],
+      ),
+    ],
+  ]);
+  const gate = (s: PlanStep) =>
+    `arrayMap(c -> arrayExists((x, l) -> l = c AND ${el(s.flag)} = 1, dh_a, dh_LF), dh_LF) AS dh_g_${safeName(s.name)}`;
+  rel = `SELECT dh_part,\n  ${carry.map((c, i) => `tupleElement(dh_r, ${i + 1}) AS ${id(c)}`).join(",\n  ")},\n  dh_lab, dh_seq, ${p.steps.map((s) => `dh_g_${safeName(s.name)}`).join(", ")}\nFROM (\n${rel}\n)\nARRAY JOIN dh_a AS dh_r, dh_LF AS dh_lab, arrayEnumerate(dh_a) AS dh_seq, ${p.steps.map(gate).join(", ")}`;
+  cols = ["dh_part", ...carry, "dh_lab", "dh_seq", ...p.steps.map((s) => `dh_g_${safeName(s.name)}`)];
+
+  // 5. alerts: gates, the per-row values (cleaned), one row per incident, the alert fields
+  row(
+    [
+      ...gateExprs(l, p),
+      ...alert.rowCols,
+      ...alert.clean.map((c): [string, string] => [
+        `${c}__c`,
+        cleanPasses(l, `(${cleanPasses(l, c)[0]})`)[1],
+      ]),
+      ["dh_target", `coalesce(${id("Computer")}, ${id("host")})`],
+    ],
+    p.steps.map((s) => `${s.ok} = 1`).join(" OR "),
+  );
+  const aggs = [
+    "min(dh_t) AS first_time",
+    "max(dh_t) AS last_time",
+    "arrayMap(x -> tupleElement(x, 2), arraySort(groupArray(tuple(dh_seq, dh_ev)))) AS evidence",
+    // argMin skips the rows where its argument is NULL (the first row that has a value).
+    "argMin(dh_target, dh_seq) AS dh_target0",
+    "argMin(dh_host, dh_seq) AS dh_self",
+    ...alert.aggs.map(([nm, kind, src]) => {
+      const c = alert.clean.includes(src) ? `${src}__c` : src;
+      return kind === "first" ? `argMin(${c}, dh_seq) AS ${nm}` : `${kind}(${c}) AS ${nm}`;
+    }),
+  ];
+  rel = `SELECT ${aggs.join(",\n  ")}\nFROM (\n${rel}\n)\nGROUP BY dh_part, dh_lab\nHAVING ${completeExpr(l, p)}`;
+  // The alert fields: severity and confidence (which read outcome, observed_on, loopback many times)
+  // in the outer SELECT, the others one level below it.
+  const outer = new Map(fin.filter(([nm]) => nm === "severity" || nm === "confidence"));
+  row(fin.filter(([nm]) => !outer.has(nm)));
+  const select = SEQUENCE_COLUMNS.map((c) =>
+    c === "rule_id"
+      ? `${l.lit(rule.id)} AS rule_id`
+      : c === "rule"
+        ? `${l.lit(rule.name)} AS rule`
+        : outer.has(c)
+          ? `${outer.get(c)} AS ${c}`
+          : id(c),
+  );
+  const text = [
+    ...header(
+      p,
+      (s) => `-- ${s}`,
+      `${dialect} 18.16; table '${table}' is the flat events table of docs/export.md`,
+    ),
+    `-- Reads columns: ${columns.join(", ")}`,
+    `SELECT ${select.join(", ")}\nFROM (\n${nest(rel)}\n)\nORDER BY first_time, evidence;`,
     "",
   ].join("\n");
   return { text, leftOut: p.leftOut, columns };
