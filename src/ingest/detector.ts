@@ -164,6 +164,11 @@ export class LiveDetector {
     }
   }
 
+  /** Some rule runs over windows of events (its state is the window's events). */
+  get hasWindowed(): boolean {
+    return this.windowed.length > 0;
+  }
+
   /** A windowed search's interval has passed (and it holds events). */
   windowDue(nowMs = Date.now()): boolean {
     return (
