@@ -6,6 +6,7 @@
 import { hostname } from "node:os";
 import { type AlertOutput, ndjsonOutput, webhookOutput } from "../alerts/outputs.js";
 import { type Cluster, type ClusterOptions, openCluster } from "../ingest/cluster.js";
+import { startHeapGuard } from "../ingest/heap.js";
 import { Metrics } from "../ingest/metrics.js";
 import { startServer } from "../ingest/server.js";
 import { ClusterWorker } from "../ingest/worker.js";
@@ -58,6 +59,7 @@ export const serveSpec: CommandSpec = {
     retention: { type: "string" },
     "ack-wait": { type: "string" },
     node: { type: "string" },
+    "max-heap": { type: "string" },
     ...fieldViewOptionSpecs,
     quiet: { type: "boolean", short: "q" },
   },
@@ -74,7 +76,7 @@ export const serveSpec: CommandSpec = {
     "no-stdout": "do not print alerts as NDJSON on standard output",
     "max-body": "largest request body in bytes, before and after gunzip (default 16777216)",
     "max-event": "largest single event in bytes (default 1048576)",
-    queue: "events accepted but not yet processed before HEC answers 503 code 9 (default 100000)",
+    queue: "events accepted but not yet processed before HEC answers 503 code 9 (default 20000)",
     "idle-flush":
       "seconds without events after which open correlation incidents are closed (default 5; 0 never)",
     window: "seconds per run of a search rule that needs many events (stats, dedup...) (default 60)",
@@ -94,6 +96,8 @@ export const serveSpec: CommandSpec = {
     retention: "with --cluster: seconds events and alerts stay in JetStream (default 86400)",
     "ack-wait": "with --worker: seconds before JetStream redelivers an unacknowledged message (default 10)",
     node: "with --cluster: this node's name (default the host name and process id)",
+    "max-heap":
+      "MB of V8 heap after which a full garbage collection is forced (checked every second; default 160; 0 = never)",
     ...fieldViewOptionHelp,
     quiet: "no start-up message on standard error",
   },
@@ -124,6 +128,8 @@ export const serveCommand: Command = async (argv) => {
   const fieldView = fieldViewFromArgs(v, "serve");
   const runOptions = { fieldView };
   const compiled = compileRules(rules, runOptions);
+  const maxHeapMb = intOpt(v, "max-heap", 160, "serve");
+  if (maxHeapMb > 0) startHeapGuard(maxHeapMb * 1048576);
   const clusterUrl = stringOpt(v, "cluster");
   if (v.worker === true && clusterUrl === undefined)
     throw new UsageError("serve: --worker needs --cluster nats://HOST:PORT");
@@ -177,7 +183,7 @@ export const serveCommand: Command = async (argv) => {
       outputs,
       maxBodyBytes: intOpt(v, "max-body", 16 << 20, "serve"),
       maxEventBytes: intOpt(v, "max-event", 1 << 20, "serve"),
-      maxQueuedEvents: intOpt(v, "queue", 100000, "serve"),
+      maxQueuedEvents: intOpt(v, "queue", 20000, "serve"),
       allowQueryToken: v["allow-query-token"] === true,
       keepJournal: v["keep-journal"] === true,
       idleFlushSeconds: intOpt(v, "idle-flush", 5, "serve"),

@@ -101,7 +101,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         runOptions: opts.runOptions,
         metrics,
         outputs: opts.outputs,
-        maxQueuedEvents: opts.maxQueuedEvents ?? 100000,
+        maxQueuedEvents: opts.maxQueuedEvents ?? 20000,
         idleFlushMs: (opts.idleFlushSeconds ?? 5) * 1000,
         keepJournal: opts.keepJournal,
         fieldView: opts.runOptions.fieldView,
@@ -154,7 +154,7 @@ async function openIngestNode(
     runOptions: opts.runOptions,
     metrics,
     outputs: opts.outputs,
-    maxQueuedEvents: opts.maxQueuedEvents ?? 100000,
+    maxQueuedEvents: opts.maxQueuedEvents ?? 20000,
     node: co.node,
   });
 }
