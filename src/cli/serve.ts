@@ -197,7 +197,7 @@ export const serveCommand: Command = async (argv) => {
       e.code === "EADDRINUSE" ||
       e.code === "EACCES" ||
       e.code === "ENOENT" ||
-      /token|cannot connect|partition layout/.test(e.message)
+      /token|cannot connect|cannot set up|partition layout/.test(e.message)
     )
       throw new UsageError(`serve: ${e.message}`);
     throw err;

@@ -5,6 +5,7 @@
  * forward (stream DCOMHUNT_ALERTS) into its own durable store, which backs GET /alerts and the outputs.
  */
 
+import { createHash } from "node:crypto";
 import { AckPolicy, DeliverPolicy } from "@nats-io/jetstream";
 import type { AlertOutput } from "../alerts/outputs.js";
 import { type AlertRecord, AlertStore } from "../alerts/store.js";
@@ -13,6 +14,7 @@ import { type CompiledRule, combinedPushdown, type RunOptions } from "../rules/r
 import {
   ALERTS_STREAM,
   type Cluster,
+  closeConnection,
   hostPartition,
   partitionSubject,
   partitions,
@@ -35,11 +37,14 @@ export interface ClusterIngestOptions {
   node: string;
 }
 
-/** The JetStream message of one event: the journal's line shape (time, source, event). */
-export function eventMessage(ev: WinEvent, source: string | undefined, event: unknown): string {
+/** One event in a JetStream message: the journal's line shape (time, source, event). */
+export function eventRecord(ev: WinEvent, source: string | undefined, event: unknown): string {
   const t = ev.timeTicks === undefined ? null : Number(ev.timeTicks - 116444736000000000n) / 1e7;
   return JSON.stringify({ t, s: source, e: event });
 }
+
+/** Largest JetStream message the ingest node builds (nats-server's default max_payload is 1 MiB). */
+const MAX_MESSAGE_BYTES = 256 << 10;
 
 export class ClusterIngest implements IngestSink {
   readonly filter: SystemPredicate | undefined;
@@ -64,7 +69,11 @@ export class ClusterIngest implements IngestSink {
     this.searchFilter = combinedPushdown(search, opts.runOptions);
     this.sequenceFilter = combinedPushdown(sequence, opts.runOptions);
     const m = opts.metrics;
-    m.counter("dcomhunt_cluster_published_total", "Event messages published to JetStream (acknowledged)");
+    m.counter("dcomhunt_cluster_published_total", "Events published to JetStream partitions (acknowledged)");
+    m.counter(
+      "dcomhunt_cluster_messages_total",
+      "JetStream messages published (events grouped by partition)",
+    );
     m.counter(
       "dcomhunt_cluster_publish_failures_total",
       "Batches refused because JetStream did not take them",
@@ -96,35 +105,52 @@ export class ClusterIngest implements IngestSink {
     if (this.inflight > 0 && this.inflight + batch.length > this.opts.maxQueuedEvents)
       throw new HecError(9, "Server is busy");
     const { js, layout } = this.opts.cluster;
-    const pubs: Promise<unknown>[] = [];
+    // The batch's events grouped by partition, a few JetStream messages per partition (`{"b":[...]}`, at
+    // most MAX_MESSAGE_BYTES each), in the batch's order. The message id is a hash of the partition and
+    // the content: a client resending the batch after a crash produces the same messages, and JetStream
+    // drops them within its duplicate window (the workers' duplicate filter drops what is older).
+    const groups = new Map<string, string[][]>();
+    const sizes = new Map<string, number>();
     let filtered = 0;
+    const add = (partition: string, rec: string) => {
+      let chunks = groups.get(partition);
+      if (!chunks) groups.set(partition, (chunks = [[]]));
+      let size = sizes.get(partition) ?? 0;
+      if (size + rec.length > MAX_MESSAGE_BYTES && (chunks.at(-1) as string[]).length > 0) {
+        chunks.push([]);
+        size = 0;
+      }
+      (chunks.at(-1) as string[]).push(rec);
+      sizes.set(partition, size + rec.length + 1);
+    };
+    for (const d of batch) {
+      const ev = d.event;
+      if (!ev) {
+        filtered++;
+        continue;
+      }
+      const s = ev.system;
+      const rec = eventRecord(ev, d.envelope.source, d.envelope.event);
+      if (this.hasSearch && (!this.searchFilter || this.searchFilter(s, ev.timeTicks)))
+        add(`s${hostPartition(s.computer, layout.search)}`, rec);
+      if (this.hasSequence && (!this.sequenceFilter || this.sequenceFilter(s, ev.timeTicks)))
+        add(`c${hostPartition(s.computer, layout.correlation)}`, rec);
+    }
+    const pubs: Promise<unknown>[] = [];
+    let published = 0;
     this.inflight += batch.length;
     try {
-      for (const d of batch) {
-        const ev = d.event;
-        if (!ev) {
-          filtered++;
-          continue;
+      for (const [partition, chunks] of groups)
+        for (const recs of chunks) {
+          const body = `{"b":[${recs.join(",")}]}`;
+          const msgID = createHash("sha256")
+            .update(partition)
+            .update("\u0000")
+            .update(body)
+            .digest("base64url");
+          pubs.push(js.publish(partitionSubject(partition), this.enc.encode(body), { msgID }));
+          published += recs.length;
         }
-        const data = this.enc.encode(eventMessage(ev, d.envelope.source, d.envelope.event));
-        const s = ev.system;
-        const key =
-          s.eventRecordID === undefined
-            ? undefined
-            : `${(s.computer ?? "").toLowerCase()}|${(s.channel ?? "").toLowerCase()}|${s.eventRecordID}|${ev.timeTicks ?? ""}`;
-        const to = (partition: string) =>
-          pubs.push(
-            js.publish(
-              partitionSubject(partition),
-              data,
-              key === undefined ? {} : { msgID: `${partition}|${key}` },
-            ),
-          );
-        if (this.hasSearch && (!this.searchFilter || this.searchFilter(s, ev.timeTicks)))
-          to(`s${hostPartition(s.computer, layout.search)}`);
-        if (this.hasSequence && (!this.sequenceFilter || this.sequenceFilter(s, ev.timeTicks)))
-          to(`c${hostPartition(s.computer, layout.correlation)}`);
-      }
       await Promise.all(pubs);
     } catch (err) {
       this.opts.metrics.inc("dcomhunt_cluster_publish_failures_total");
@@ -133,7 +159,8 @@ export class ClusterIngest implements IngestSink {
     } finally {
       this.inflight -= batch.length;
     }
-    this.opts.metrics.inc("dcomhunt_cluster_published_total", pubs.length);
+    this.opts.metrics.inc("dcomhunt_cluster_messages_total", pubs.length);
+    this.opts.metrics.inc("dcomhunt_cluster_published_total", published);
     this.opts.metrics.inc("dcomhunt_events_filtered_total", filtered);
     return { processed: Promise.resolve() };
   }
@@ -188,6 +215,6 @@ export class ClusterIngest implements IngestSink {
     await this.gatherer;
     for (const o of this.opts.outputs) await o.close();
     await this.store.close();
-    await this.opts.cluster.nc.drain().catch(() => undefined);
+    await closeConnection(this.opts.cluster.nc);
   }
 }

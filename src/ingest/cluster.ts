@@ -91,8 +91,46 @@ function isNotFound(err: unknown): boolean {
   );
 }
 
-/** Connect, create the streams and the lease bucket when missing, and check the partition layout. */
+/**
+ * Connect, create the streams and the lease bucket when missing, and check the partition layout.
+ * Fails (instead of waiting forever) when a step takes longer than 30 s.
+ */
 export async function openCluster(opts: ClusterOptions): Promise<Cluster> {
+  let step = "connecting";
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`cannot set up the cluster at ${opts.url}: no answer while ${step}`)),
+      30000,
+    );
+  });
+  let conn: NatsConnection | undefined;
+  try {
+    return await Promise.race([
+      setUp(
+        opts,
+        (s) => {
+          step = s;
+        },
+        (c) => {
+          conn = c;
+        },
+      ),
+      timeout,
+    ]);
+  } catch (err) {
+    await conn?.close().catch(() => undefined);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function setUp(
+  opts: ClusterOptions,
+  at: (step: string) => void,
+  connected: (nc: NatsConnection) => void,
+): Promise<Cluster> {
   let nc: NatsConnection;
   try {
     nc = await connect({
@@ -105,6 +143,8 @@ export async function openCluster(opts: ClusterOptions): Promise<Cluster> {
   } catch (err) {
     throw new Error(`cannot connect to ${opts.url}: ${(err as Error).message}`);
   }
+  connected(nc);
+  at("opening JetStream");
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc, { timeout: 10000 });
   const maxAge = opts.retentionSeconds * 1e9;
@@ -112,6 +152,7 @@ export async function openCluster(opts: ClusterOptions): Promise<Cluster> {
     [EVENTS_STREAM, ["dcomhunt.events.>"]],
     [ALERTS_STREAM, [ALERTS_SUBJECT]],
   ] as const) {
+    at(`creating stream ${name}`);
     try {
       await jsm.streams.info(name);
     } catch (err) {
@@ -133,10 +174,12 @@ export async function openCluster(opts: ClusterOptions): Promise<Cluster> {
       }
     }
   }
+  at("opening the KV buckets");
   const kvm = new Kvm(nc);
   const kv = await kvm.create(LEASE_BUCKET, { ttl: opts.leaseTtlMs, history: 1 });
   const config = await kvm.create(CONFIG_BUCKET, { history: 1 });
   const layout = JSON.stringify(opts.layout);
+  at("checking the partition layout");
   try {
     await config.create("layout", layout);
   } catch {
@@ -174,3 +217,16 @@ export async function ensurePartitionConsumer(
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Drain and close a connection, giving up after `ms` (a server gone for good must not hold a stop). */
+export async function closeConnection(nc: NatsConnection, ms = 3000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    nc.drain().catch(() => undefined),
+    new Promise<void>((r) => {
+      timer = setTimeout(r, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!nc.isClosed()) await nc.close().catch(() => undefined);
+}

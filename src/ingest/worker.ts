@@ -24,6 +24,7 @@ import { type CompiledRule, combinedPushdown, type RunOptions } from "../rules/r
 import {
   ALERTS_SUBJECT,
   type Cluster,
+  closeConnection,
   EVENTS_STREAM,
   ensurePartitionConsumer,
   partitionSubject,
@@ -53,10 +54,16 @@ export interface WorkerOptions {
   log?: (line: string) => void;
 }
 
-interface Message {
+/** An event as the ingest node writes it (the journal's line shape). */
+interface EventRecord {
   t?: number | null;
   s?: string;
   e?: unknown;
+}
+
+/** A partition message: a group of events of one HEC batch, or a cut marker. */
+interface Message {
+  b?: EventRecord[];
   m?: "flush" | "window";
 }
 
@@ -71,10 +78,14 @@ class PartitionRunner {
   /** Stream sequence through which the current state has run every message (rebuild end). */
   private through = 0;
   private needRebuild = true;
+  /** The consumer's delivery sequence of the last message taken (-1 after a rebuild: not known). */
+  private lastDelivery = -1;
   private lastMessageMs = Date.now();
   private markerPending = false;
   private readonly enc = new TextEncoder();
   rebuilds = 0;
+  /** Events run through the rules (rebuilds included). */
+  events = 0;
 
   constructor(
     readonly partition: string,
@@ -119,19 +130,21 @@ class PartitionRunner {
     } else if (data.m === "window") {
       this.markerPending = false;
       await this.detector.runWindows();
-    } else {
-      let ev: ReturnType<typeof decodePayload>;
-      try {
-        ev = decodePayload(
-          data.s === undefined ? { event: data.e } : { event: data.e, source: data.s },
-          this.filter,
-          0,
-        );
-      } catch {
-        ev = undefined;
+    } else
+      for (const r of data.b ?? []) {
+        let ev: ReturnType<typeof decodePayload>;
+        try {
+          ev = decodePayload(
+            r.s === undefined ? { event: r.e } : { event: r.e, source: r.s },
+            this.filter,
+            0,
+          );
+        } catch {
+          ev = undefined;
+        }
+        if (ev) await this.detector.push(ev);
+        this.events++;
       }
-      if (ev) await this.detector.push(ev);
-    }
   }
 
   /** Store what the detector made final and forward it; resolves once both are durable. */
@@ -161,6 +174,7 @@ class PartitionRunner {
     this.w.metrics.inc("dcomhunt_partition_rebuilds_total");
     this.detector = this.newDetector();
     this.markerPending = false;
+    this.lastDelivery = -1;
     this.durable = await ensurePartitionConsumer(jsm, this.partition, this.w.ackWaitMs);
     const info = await jsm.consumers.info(EVENTS_STREAM, this.durable);
     const floor = info.ack_floor.stream_seq;
@@ -239,6 +253,7 @@ class PartitionRunner {
         const msgs = await consumer.fetch({ max_messages: batch, expires: 1000 });
         const handled: JsMsg[] = [];
         const leftover: JsMsg[] = [];
+        const eventsBefore = this.events;
         for await (const msg of msgs) {
           if (this.stopped || this.needRebuild || !this.leaseValid()) {
             this.needRebuild ||= !this.stopped;
@@ -246,9 +261,19 @@ class PartitionRunner {
             continue;
           }
           if (msg.seq <= this.through) {
+            this.lastDelivery = msg.info.deliverySequence;
             handled.push(msg);
             continue;
           }
+          const delivery = msg.info.deliverySequence;
+          if (this.lastDelivery >= 0 && delivery !== this.lastDelivery + 1) {
+            // A delivery of this consumer never reached us (a connection lost in the middle of a fetch):
+            // the next ones would run with a gap. Rebuild from the stream instead.
+            this.needRebuild = true;
+            leftover.push(msg);
+            continue;
+          }
+          this.lastDelivery = delivery;
           if (msg.redelivered) {
             // Delivered before and not acked (a lost ack, a crash, a reconnect): rebuild from the
             // stream so the rules see the partition in order.
@@ -262,7 +287,7 @@ class PartitionRunner {
         }
         if (handled.length > 0) {
           this.lastMessageMs = Date.now();
-          this.w.metrics.inc("dcomhunt_events_processed_total", handled.length);
+          this.w.metrics.inc("dcomhunt_events_processed_total", this.events - eventsBefore);
           await this.flushResults();
           for (const msg of handled) msg.ack();
         }
@@ -301,14 +326,13 @@ export class ClusterWorker {
   private readonly runners = new Map<string, { runner: PartitionRunner; rev: number; renewedMs: number }>();
   private stopping = false;
   private heartbeat: Promise<void> | undefined;
-  private watcher: Promise<void> | undefined;
 
   private constructor(
     private readonly w: WorkerOptions,
     readonly store: AlertStore,
   ) {
     const m = w.metrics;
-    m.counter("dcomhunt_events_processed_total", "Messages run through the rules");
+    m.counter("dcomhunt_events_processed_total", "Events run through the rules");
     m.counter("dcomhunt_events_replayed_total", "Messages run again to rebuild a partition's state");
     m.counter(
       "dcomhunt_partition_rebuilds_total",
@@ -325,7 +349,7 @@ export class ClusterWorker {
     const store = await AlertStore.open(w.dataDir);
     const worker = new ClusterWorker(w, store);
     worker.heartbeat = worker.leases();
-    worker.watcher = worker.watchConnection();
+    void worker.watchConnection();
     return worker;
   }
 
@@ -335,8 +359,12 @@ export class ClusterWorker {
   }
 
   private async watchConnection(): Promise<void> {
-    for await (const s of this.w.cluster.nc.status()) {
-      if (s.type === "reconnect") for (const { runner } of this.runners.values()) runner.markForRebuild();
+    try {
+      for await (const s of this.w.cluster.nc.status()) {
+        if (s.type === "reconnect") for (const { runner } of this.runners.values()) runner.markForRebuild();
+      }
+    } catch {
+      // the connection closed
     }
   }
 
@@ -416,8 +444,7 @@ export class ClusterWorker {
     await this.heartbeat;
     for (const p of [...this.runners.keys()]) await this.release(p, true);
     await this.w.cluster.kv.delete(`w.${this.w.name}`).catch(() => undefined);
-    await this.w.cluster.nc.drain().catch(() => undefined);
-    await this.watcher?.catch(() => undefined);
+    await closeConnection(this.w.cluster.nc);
     for (const o of this.w.outputs) await o.close();
     await this.store.close();
   }
