@@ -66,6 +66,44 @@ export class AlertStore {
     return fresh;
   }
 
+  /**
+   * Store results; resolves once the new ones are durable with `fresh` (newly stored) and `all` (every
+   * result as a record with its id, the already stored ones too: a cluster worker forwards them all, so
+   * an alert stored just before a crash still reaches the gathering store).
+   */
+  async addAll(alerts: Record<string, unknown>[]): Promise<{ fresh: AlertRecord[]; all: AlertRecord[] }> {
+    const fresh: AlertRecord[] = [];
+    const all: AlertRecord[] = [];
+    const received = new Date().toISOString();
+    for (const a of alerts) {
+      const rec = { id: alertId(a), received, ...a };
+      all.push(rec);
+      if (this.ids.has(rec.id)) {
+        this.duplicates++;
+        continue;
+      }
+      this.ids.add(rec.id);
+      fresh.push(rec);
+    }
+    await this.log.append(fresh.map((r) => JSON.stringify(r)));
+    return { fresh, all };
+  }
+
+  /** Store records that already carry their id (gathered from cluster workers); resolves with the new ones. */
+  async addRecords(records: AlertRecord[]): Promise<AlertRecord[]> {
+    const fresh: AlertRecord[] = [];
+    for (const r of records) {
+      if (this.ids.has(r.id)) {
+        this.duplicates++;
+        continue;
+      }
+      this.ids.add(r.id);
+      fresh.push(r);
+    }
+    await this.log.append(fresh.map((r) => JSON.stringify(r)));
+    return fresh;
+  }
+
   /** Every stored alert in the order stored. */
   async *records(): AsyncGenerator<AlertRecord> {
     if (!existsSync(this.file)) return;

@@ -2,10 +2,16 @@
  * `dcomhunt serve`: live detection behind a Splunk HEC endpoint (src/ingest), alerts to a durable
  * store (src/alerts), standard output and a webhook. This file only wires options to those modules.
  */
+
+import { hostname } from "node:os";
 import { type AlertOutput, ndjsonOutput, webhookOutput } from "../alerts/outputs.js";
+import { type Cluster, type ClusterOptions, openCluster } from "../ingest/cluster.js";
+import { startHeapGuard } from "../ingest/heap.js";
+import { Metrics } from "../ingest/metrics.js";
 import { startServer } from "../ingest/server.js";
+import { ClusterWorker } from "../ingest/worker.js";
 import { selectRules } from "../rules/loader.js";
-import { compileRules } from "../rules/run.js";
+import { type CompiledRule, compileRules, type RunOptions } from "../rules/run.js";
 import {
   type Command,
   type CommandSpec,
@@ -13,6 +19,7 @@ import {
   helpText,
   intOpt,
   listOpt,
+  type ParsedArgs,
   parseCommandArgs,
   stringOpt,
   UsageError,
@@ -23,7 +30,8 @@ import { ruleChecks } from "./scan.js";
 export const serveSpec: CommandSpec = {
   name: "serve",
   summary: "live detection: take events as Splunk HEC does, run the rules as they arrive, store alerts",
-  usage: "dcomhunt serve [--rules SEL]... [--listen HOST:PORT] [--tokens FILE] [--data DIR] [options]",
+  usage:
+    "dcomhunt serve [--rules SEL]... [--listen HOST:PORT] [--tokens FILE] [--data DIR] [--cluster nats://HOST:PORT [--worker]] [options]",
   allowPositionals: false,
   options: {
     rules: { type: "string", short: "r", multiple: true },
@@ -43,6 +51,15 @@ export const serveSpec: CommandSpec = {
     "reorder-window": { type: "string" },
     "allow-query-token": { type: "boolean" },
     "keep-journal": { type: "boolean" },
+    cluster: { type: "string" },
+    worker: { type: "boolean" },
+    partitions: { type: "string" },
+    "correlation-partitions": { type: "string" },
+    "lease-ttl": { type: "string" },
+    retention: { type: "string" },
+    "ack-wait": { type: "string" },
+    node: { type: "string" },
+    "max-heap": { type: "string" },
     ...fieldViewOptionSpecs,
     quiet: { type: "boolean", short: "q" },
   },
@@ -59,7 +76,7 @@ export const serveSpec: CommandSpec = {
     "no-stdout": "do not print alerts as NDJSON on standard output",
     "max-body": "largest request body in bytes, before and after gunzip (default 16777216)",
     "max-event": "largest single event in bytes (default 1048576)",
-    queue: "events accepted but not yet processed before HEC answers 503 code 9 (default 100000)",
+    queue: "events accepted but not yet processed before HEC answers 503 code 9 (default 20000)",
     "idle-flush":
       "seconds without events after which open correlation incidents are closed (default 5; 0 never)",
     window: "seconds per run of a search rule that needs many events (stats, dedup...) (default 60)",
@@ -67,6 +84,20 @@ export const serveSpec: CommandSpec = {
     "keep-journal":
       "keep every ingest journal segment (audit; by default segments no rule needs are deleted)",
     "allow-query-token": "also accept the token as ?token= (HEC's allowQueryStringAuth)",
+    cluster:
+      "NATS JetStream URL: this node publishes accepted events to partitions instead of running the rules (with --worker: runs them)",
+    worker:
+      "with --cluster: take partitions through KV leases, run the rules, forward alerts to the ingest nodes",
+    partitions:
+      "with --cluster: partitions for search rules, events spread by host (default 8; all nodes agree)",
+    "correlation-partitions":
+      "with --cluster: partitions for sequence rules (default 1: every cross-host join; more split hosts apart)",
+    "lease-ttl": "with --cluster: seconds a partition lease lives without renewal (default 10)",
+    retention: "with --cluster: seconds events and alerts stay in JetStream (default 86400)",
+    "ack-wait": "with --worker: seconds before JetStream redelivers an unacknowledged message (default 10)",
+    node: "with --cluster: this node's name (default the host name and process id)",
+    "max-heap":
+      "MB of V8 heap after which a full garbage collection is forced (checked every second; default 160; 0 = never)",
     ...fieldViewOptionHelp,
     quiet: "no start-up message on standard error",
   },
@@ -74,7 +105,9 @@ export const serveSpec: CommandSpec = {
     "Endpoints: POST /services/collector[/event], /services/collector/raw, /services/collector/ack;\n" +
     "GET /services/collector/health; GET /alerts?since=&rule=&host=&limit= and /metrics (read token).\n" +
     "SIGUSR2 closes open correlation incidents at once (end of a recording); SIGINT/SIGTERM stop.\n" +
-    "See docs/serve.md for codes, acknowledgement and durability.",
+    "With --cluster, the ingest node publishes to NATS JetStream (ack after JetStream's) and gathers the\n" +
+    "workers' alerts; `serve --worker --cluster URL --data DIR` processes run the rules.\n" +
+    "See docs/serve.md for codes, acknowledgement, durability and the cluster.",
 };
 
 function listenOpt(text: string): { host: string; port: number } {
@@ -95,6 +128,29 @@ export const serveCommand: Command = async (argv) => {
   const fieldView = fieldViewFromArgs(v, "serve");
   const runOptions = { fieldView };
   const compiled = compileRules(rules, runOptions);
+  const maxHeapMb = intOpt(v, "max-heap", 160, "serve");
+  if (maxHeapMb > 0) startHeapGuard(maxHeapMb * 1048576);
+  const clusterUrl = stringOpt(v, "cluster");
+  if (v.worker === true && clusterUrl === undefined)
+    throw new UsageError("serve: --worker needs --cluster nats://HOST:PORT");
+  if (clusterUrl !== undefined && !/^(nats|tls):\/\/[^/]+$/.test(clusterUrl))
+    throw new UsageError(`serve: --cluster must be nats://HOST:PORT (got '${clusterUrl}')`);
+  const cluster =
+    clusterUrl === undefined
+      ? undefined
+      : {
+          url: clusterUrl,
+          layout: {
+            search: positive(intOpt(v, "partitions", 8, "serve"), "partitions"),
+            correlation: positive(intOpt(v, "correlation-partitions", 1, "serve"), "correlation-partitions"),
+          },
+          retentionSeconds: positive(intOpt(v, "retention", 86400, "serve"), "retention"),
+          leaseTtlMs: positive(intOpt(v, "lease-ttl", 10, "serve"), "lease-ttl") * 1000,
+          node: (stringOpt(v, "node") ?? `${hostname()}-${process.pid}`).replace(/[^A-Za-z0-9_-]/g, "_"),
+          name: "",
+        };
+  if (cluster) cluster.name = `dcomhunt-${v.worker === true ? "worker" : "ingest"}-${cluster.node}`;
+  if (cluster && v.worker === true) return runWorker(v, cluster, compiled, runOptions, rules.length);
   const { host, port } = listenOpt(stringOpt(v, "listen") ?? "127.0.0.1:8088");
   const cert = stringOpt(v, "cert");
   const key = stringOpt(v, "key");
@@ -127,23 +183,29 @@ export const serveCommand: Command = async (argv) => {
       outputs,
       maxBodyBytes: intOpt(v, "max-body", 16 << 20, "serve"),
       maxEventBytes: intOpt(v, "max-event", 1 << 20, "serve"),
-      maxQueuedEvents: intOpt(v, "queue", 100000, "serve"),
+      maxQueuedEvents: intOpt(v, "queue", 20000, "serve"),
       allowQueryToken: v["allow-query-token"] === true,
       keepJournal: v["keep-journal"] === true,
       idleFlushSeconds: intOpt(v, "idle-flush", 5, "serve"),
       windowSeconds: intOpt(v, "window", 60, "serve"),
       reorderWindowSeconds: intOpt(v, "reorder-window", 10, "serve"),
+      cluster,
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === "EADDRINUSE" || e.code === "EACCES" || e.code === "ENOENT" || /token/.test(e.message))
+    if (
+      e.code === "EADDRINUSE" ||
+      e.code === "EACCES" ||
+      e.code === "ENOENT" ||
+      /token|cannot connect|cannot set up|partition layout/.test(e.message)
+    )
       throw new UsageError(`serve: ${e.message}`);
     throw err;
   }
   if (v.quiet !== true) {
     const stored = running.pipeline.store.count;
     process.stderr.write(
-      `dcomhunt serve: listening on ${running.url} (${rules.length} rules; tokens in ${running.tokensFile}; ${stored} alerts stored)\n`,
+      `dcomhunt serve: listening on ${running.url} (${rules.length} rules; tokens in ${running.tokensFile}; ${stored} alerts stored${cluster ? `; cluster ${cluster.url}, node ${cluster.node}` : ""})\n`,
     );
   }
   // SIGUSR2: the recording is over, close open incidents now (as the idle timer does after --idle-flush).
@@ -160,3 +222,54 @@ export const serveCommand: Command = async (argv) => {
   await running.close();
   return EXIT_OK;
 };
+
+function positive(n: number, name: string): number {
+  if (!(n > 0)) throw new UsageError(`serve: --${name} must be at least 1`);
+  return n;
+}
+
+/** `serve --worker --cluster URL`: run the rules over the partitions this process leases. */
+async function runWorker(
+  v: ParsedArgs["values"],
+  cluster: ClusterOptions & { node: string },
+  compiled: CompiledRule[],
+  runOptions: RunOptions,
+  ruleCount: number,
+): Promise<number> {
+  const outputs: AlertOutput[] = [];
+  if (v["no-stdout"] !== true) outputs.push(ndjsonOutput(process.stdout));
+  let c: Cluster;
+  try {
+    c = await openCluster(cluster);
+  } catch (err) {
+    throw new UsageError(`serve: ${(err as Error).message}`);
+  }
+  const quiet = v.quiet === true;
+  const worker = await ClusterWorker.open({
+    cluster: c,
+    name: cluster.node,
+    dataDir: stringOpt(v, "data") ?? "dcomhunt-data",
+    compiled,
+    runOptions,
+    metrics: new Metrics(),
+    outputs,
+    leaseTtlMs: cluster.leaseTtlMs,
+    ackWaitMs: positive(intOpt(v, "ack-wait", 10, "serve"), "ack-wait") * 1000,
+    idleFlushMs: intOpt(v, "idle-flush", 5, "serve") * 1000,
+    windowSeconds: intOpt(v, "window", 60, "serve"),
+    reorderWindowSeconds: intOpt(v, "reorder-window", 10, "serve"),
+    log: quiet
+      ? undefined
+      : (line) => process.stderr.write(`dcomhunt serve --worker ${cluster.node}: ${line}\n`),
+  });
+  if (!quiet)
+    process.stderr.write(
+      `dcomhunt serve: worker ${cluster.node} joined ${cluster.url} (${ruleCount} rules; ${worker.store.count} alerts stored)\n`,
+    );
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  await worker.close();
+  return EXIT_OK;
+}

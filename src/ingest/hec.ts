@@ -22,7 +22,7 @@ import https from "node:https";
 import { gunzip } from "node:zlib";
 import type { Metrics } from "./metrics.js";
 import { decodeEnvelopes, type HecEnvelope, HecError, parseEventBody, parseRawBody } from "./payload.js";
-import type { LivePipeline } from "./pipeline.js";
+import type { IngestSink } from "./pipeline.js";
 
 export type TokenRole = "hec" | "ack" | "read";
 
@@ -89,7 +89,7 @@ export function loadTokens(file: string): TokenEntry[] {
 
 export interface HecServerOptions {
   tokens: TokenEntry[];
-  pipeline: LivePipeline;
+  pipeline: IngestSink;
   metrics: Metrics;
   /** Largest request body, compressed or not (default 16 MiB). */
   maxBodyBytes?: number;

@@ -67,6 +67,14 @@ export class Metrics {
 
   render(): string {
     const out: string[] = [];
+    const mem = process.memoryUsage();
+    for (const [name, help, value] of [
+      ["dcomhunt_process_resident_memory_bytes", "Resident set size", mem.rss],
+      ["dcomhunt_process_heap_used_bytes", "V8 heap in use", mem.heapUsed],
+      ["dcomhunt_process_heap_total_bytes", "V8 heap reserved", mem.heapTotal],
+      ["dcomhunt_process_external_memory_bytes", "Memory outside the V8 heap (buffers)", mem.external],
+    ] as const)
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`);
     for (const [name, f] of this.families) {
       out.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.type}`);
       if (f.values.size === 0) out.push(`${name} 0`);

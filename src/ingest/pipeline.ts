@@ -39,7 +39,18 @@ interface Item {
   done: () => void;
 }
 
-export class LivePipeline {
+/**
+ * What the HEC server feeds: the one-process pipeline (journal + rules) or, with `--cluster`, the
+ * JetStream publisher of an ingest node. `store` backs GET /alerts.
+ */
+export interface IngestSink {
+  readonly filter: SystemPredicate | undefined;
+  readonly full: boolean;
+  readonly store: AlertStore;
+  accept(batch: DecodedEvent[], arrivedMs?: number): Promise<Accepted>;
+}
+
+export class LivePipeline implements IngestSink {
   readonly filter: SystemPredicate | undefined;
   private readonly queue: Item[] = [];
   private queuedEvents = 0;

@@ -9,9 +9,11 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import type { AlertOutput } from "../alerts/outputs.js";
 import type { CompiledRule, RunOptions } from "../rules/run.js";
+import { type ClusterOptions, openCluster } from "./cluster.js";
+import { ClusterIngest } from "./cluster-ingest.js";
 import { createHecServer, loadTokens, type TokenEntry } from "./hec.js";
 import { Metrics } from "./metrics.js";
-import { LivePipeline } from "./pipeline.js";
+import { type IngestSink, LivePipeline } from "./pipeline.js";
 
 export interface ServeOptions {
   compiled: CompiledRule[];
@@ -30,12 +32,24 @@ export interface ServeOptions {
   windowSeconds?: number;
   reorderWindowSeconds?: number;
   keepJournal?: boolean;
+  /** Ingest node of a cluster: publish to JetStream instead of running the rules here. */
+  cluster?: ClusterOptions & { node: string };
+}
+
+/** What the HEC server feeds, with the controls the CLI needs. */
+export interface ServingSink extends IngestSink {
+  /** Close open incidents now (SIGUSR2): at once here, or through a flush marker in every partition. */
+  flushNow(): Promise<void>;
+  close(): Promise<void>;
+  /** Hold / go on processing (one process only; tests of backpressure). */
+  pause?(): void;
+  resume?(): void;
 }
 
 export interface RunningServer {
   url: string;
   tokensFile: string;
-  pipeline: LivePipeline;
+  pipeline: ServingSink;
   metrics: Metrics;
   server: http.Server;
   close(): Promise<void>;
@@ -79,19 +93,21 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   mkdirSync(opts.dataDir, { recursive: true });
   const { file: tokensFile, tokens } = ensureTokens(opts.dataDir, opts.tokensFile);
   const metrics = new Metrics();
-  const pipeline = await LivePipeline.open({
-    dataDir: opts.dataDir,
-    compiled: opts.compiled,
-    runOptions: opts.runOptions,
-    metrics,
-    outputs: opts.outputs,
-    maxQueuedEvents: opts.maxQueuedEvents ?? 100000,
-    idleFlushMs: (opts.idleFlushSeconds ?? 5) * 1000,
-    keepJournal: opts.keepJournal,
-    fieldView: opts.runOptions.fieldView,
-    reorderWindowSeconds: opts.reorderWindowSeconds ?? 10,
-    windowSeconds: opts.windowSeconds ?? 60,
-  });
+  const pipeline: ServingSink = opts.cluster
+    ? await openIngestNode(opts, opts.cluster, metrics)
+    : await LivePipeline.open({
+        dataDir: opts.dataDir,
+        compiled: opts.compiled,
+        runOptions: opts.runOptions,
+        metrics,
+        outputs: opts.outputs,
+        maxQueuedEvents: opts.maxQueuedEvents ?? 20000,
+        idleFlushMs: (opts.idleFlushSeconds ?? 5) * 1000,
+        keepJournal: opts.keepJournal,
+        fieldView: opts.runOptions.fieldView,
+        reorderWindowSeconds: opts.reorderWindowSeconds ?? 10,
+        windowSeconds: opts.windowSeconds ?? 60,
+      });
   const tls = opts.tls ? { cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) } : undefined;
   const server = createHecServer({
     tokens,
@@ -123,4 +139,22 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       await pipeline.close();
     },
   };
+}
+
+async function openIngestNode(
+  opts: ServeOptions,
+  co: ClusterOptions & { node: string },
+  metrics: Metrics,
+): Promise<ServingSink> {
+  const cluster = await openCluster(co);
+  return ClusterIngest.open({
+    cluster,
+    dataDir: opts.dataDir,
+    compiled: opts.compiled,
+    runOptions: opts.runOptions,
+    metrics,
+    outputs: opts.outputs,
+    maxQueuedEvents: opts.maxQueuedEvents ?? 20000,
+    node: co.node,
+  });
 }

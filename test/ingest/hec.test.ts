@@ -287,7 +287,7 @@ describe("serve: HEC endpoint", () => {
   });
 
   test("backpressure: a full queue answers 503 code 9 and takes nothing; health says so", async () => {
-    srv.pipeline.pause();
+    srv.pipeline.pause?.();
     const batch = (from: number, n: number) =>
       Array.from({ length: n }, (_, i) => envelope(from + i)).join("");
     try {
@@ -306,7 +306,7 @@ describe("serve: HEC endpoint", () => {
       );
       assert.equal(metric(await metrics(), "dcomhunt_queue_events"), 30);
     } finally {
-      srv.pipeline.resume();
+      srv.pipeline.resume?.();
     }
     await srv.pipeline.flushNow();
     assert.equal(metric(await metrics(), "dcomhunt_queue_events"), 0);
