@@ -218,16 +218,23 @@ export class PartialExport extends Error {
 export { SEQUENCE_COLUMNS, type SequenceQuery } from "./sequence-query.js";
 
 /**
- * A sequence rule as one query for a target (the typed API engines call to run rules inside DuckDB or
- * Splunk): SPL, or SQL in a dialect over the flat events table. Throws ExportError.
+ * A sequence rule as one query for a target (the typed API engines call to run rules inside DuckDB,
+ * ClickHouse or Splunk): SPL, or SQL in a dialect over the flat events table `table` (default
+ * `events`; the query reads it once, `FROM <table>`). `{ target: "clickhouse" }` is
+ * `{ target: "sql", dialect: "clickhouse" }` (the same for duckdb). Throws ExportError.
  */
 export function compileSequenceRule(
   rule: LoadedRule,
-  opts: { target: "splunk" } | { target: "sql"; dialect: SqlDialect; table?: string },
+  opts:
+    | { target: "splunk" }
+    | { target: "sql"; dialect: SqlDialect; table?: string }
+    | { target: SqlDialect; table?: string },
 ): SequenceQuery {
   if (rule.sequence === undefined)
     throw new ExportError(rule.name, opts.target, "search rule", "not a sequence rule");
-  return opts.target === "splunk" ? sequenceToSpl(rule) : sequenceToSql(rule, opts.dialect, opts.table);
+  if (opts.target === "splunk") return sequenceToSpl(rule);
+  if (opts.target === "sql") return sequenceToSql(rule, opts.dialect, opts.table);
+  return sequenceToSql(rule, opts.target, opts.table);
 }
 
 /** The flat-table columns a search rule's SQL export reads (create missing ones as NULL). */

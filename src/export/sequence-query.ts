@@ -139,38 +139,83 @@ const splLang: Lang = {
 };
 
 function sqlLang(dialect: SqlDialect): Lang {
-  const str = (s: string) => `'${s.replace(/'/g, "''")}'`;
-  const l: Lang = {
-    lit: str,
-    num: (n) => formatNumber(n),
-    field: (n) => `"${n.replace(/"/g, '""')}"`,
-    nul: "NULL",
-    isNull: (x) => `(${x} IS NULL)`,
-    notNull: (x) => `(${x} IS NOT NULL)`,
-    coalesce: (xs) => (xs.length === 1 ? xs[0] : `COALESCE(${xs.join(", ")})`),
-    concat: (xs) => `(${xs.join(" || ")})`,
-    lower: (x) => `lower(${x})`,
-    trim: (x) => `trim(${x})`,
-    eq: (a, b) => `(${a} = ${b})`,
-    and: (xs) => (xs.length === 1 ? xs[0] : `(${xs.join(" AND ")})`),
-    or: (xs) => (xs.length === 1 ? xs[0] : `(${xs.join(" OR ")})`),
-    not: (x) => `(NOT ${x})`,
-    iff: (c, a, b) => `(CASE WHEN ${c} THEN ${a} ELSE ${b} END)`,
-    re: (x, re) => `regexp_matches(${x}, ${str(re)})`,
-    extract1: (x, re) => `NULLIF(regexp_extract(${x}, ${str(`(?i)${re}`)}, 1), '')`,
-    replaceRe: (x, re, by) => `regexp_replace(${x}, ${str(re)}, ${str(by)}, 'g')`,
-    hexToDec: (x) => `CAST(CAST(${str("0x")} || ${x} AS UBIGINT) AS VARCHAR)`,
-    decToDec: (x) => `CAST(CAST(${x} AS HUGEINT) AS VARCHAR)`,
-    firstLabel: (x) => `split_part(${x}, '.', 1)`,
-    flag: (n) => `(${n} = 1)`,
-    truthy: (c) => `COALESCE(${c}, FALSE)`,
-    toNum: (x) => `TRY_CAST(${x} AS BIGINT)`,
-    f: "FALSE",
-    t: "TRUE",
-  };
-  if (dialect !== "duckdb") throw new Error(`no sequence SQL for ${dialect}`);
-  return l;
+  return dialect === "duckdb" ? duckLang : clickLang;
 }
+
+const duckStr = (s: string) => `'${s.replace(/'/g, "''")}'`;
+const duckLang: Lang = {
+  lit: duckStr,
+  num: (n) => formatNumber(n),
+  field: (n) => `"${n.replace(/"/g, '""')}"`,
+  nul: "NULL",
+  isNull: (x) => `(${x} IS NULL)`,
+  notNull: (x) => `(${x} IS NOT NULL)`,
+  coalesce: (xs) => (xs.length === 1 ? xs[0] : `COALESCE(${xs.join(", ")})`),
+  concat: (xs) => `(${xs.join(" || ")})`,
+  lower: (x) => `lower(${x})`,
+  trim: (x) => `trim(${x})`,
+  eq: (a, b) => `(${a} = ${b})`,
+  and: (xs) => (xs.length === 1 ? xs[0] : `(${xs.join(" AND ")})`),
+  or: (xs) => (xs.length === 1 ? xs[0] : `(${xs.join(" OR ")})`),
+  not: (x) => `(NOT ${x})`,
+  iff: (c, a, b) => `(CASE WHEN ${c} THEN ${a} ELSE ${b} END)`,
+  re: (x, re) => `regexp_matches(${x}, ${duckStr(re)})`,
+  extract1: (x, re) => `NULLIF(regexp_extract(${x}, ${duckStr(`(?i)${re}`)}, 1), '')`,
+  replaceRe: (x, re, by) => `regexp_replace(${x}, ${duckStr(re)}, ${duckStr(by)}, 'g')`,
+  hexToDec: (x) => `CAST(CAST(${duckStr("0x")} || ${x} AS UBIGINT) AS VARCHAR)`,
+  decToDec: (x) => `CAST(CAST(${x} AS HUGEINT) AS VARCHAR)`,
+  firstLabel: (x) => `split_part(${x}, '.', 1)`,
+  flag: (n) => `(${n} = 1)`,
+  truthy: (c) => `COALESCE(${c}, FALSE)`,
+  toNum: (x) => `TRY_CAST(${x} AS BIGINT)`,
+  f: "FALSE",
+  t: "TRUE",
+};
+
+/**
+ * ClickHouse 18.16 (../shared/reference/sql-scale-out.md §1.4), each choice measured on Debian's server:
+ * - `if(c, NULL, <Nullable>)` yields a type that groupArray(tuple(..)) rejects ("Nullable(String) cannot
+ *   be inside Nullable column"): conditionals are `multiIf`;
+ * - `and()`/`or()` return NULL when any argument is NULL (`or(NULL, 1)` is NULL): every operand is
+ *   made two-valued with ifNull(.., 0), which equals SQL's three-valued logic wherever a result here is
+ *   used (a NULL is only ever read as false, and no NOT applies to a NULL of AND/OR);
+ * - a regex with a leading `(?i)` is pre-filtered case-sensitively (match('Inbound', '(?i)inbound') is
+ *   0): the flag is written as the group `(?i:...)`;
+ * - no trim(), no numeric parse of hex text: regexes and unhex/reinterpretAsUInt64;
+ * - decimal numbers lose their leading zeros by regex, exact at any length (DuckDB: HUGEINT).
+ */
+const clickStr = (s: string) => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+const clickRe = (re: string) => (re.startsWith("(?i)") ? `(?i:${re.slice(4)})` : re);
+const two = (x: string) => (/^[01]$/.test(x) ? x : `ifNull(${x}, 0)`);
+const clickLang: Lang = {
+  lit: clickStr,
+  num: (n) => formatNumber(n),
+  field: (n) => `\`${n.replace(/\\/g, "\\\\").replace(/`/g, "\\`")}\``,
+  nul: "NULL",
+  isNull: (x) => `isNull(${x})`,
+  notNull: (x) => `isNotNull(${x})`,
+  coalesce: (xs) => (xs.length === 1 ? xs[0] : `coalesce(${xs.join(", ")})`),
+  concat: (xs) => `concat(${xs.join(", ")})`,
+  lower: (x) => `lowerUTF8(${x})`,
+  trim: (x) => `replaceRegexpAll(${x}, '^\\\\s+|\\\\s+$', '')`,
+  eq: (a, b) => `(${a} = ${b})`,
+  and: (xs) => (xs.length === 1 ? xs[0] : `(${xs.map(two).join(" AND ")})`),
+  or: (xs) => (xs.length === 1 ? xs[0] : `(${xs.map(two).join(" OR ")})`),
+  not: (x) => `(NOT ${x})`,
+  iff: (c, a, b) => `multiIf(${c}, ${a}, ${b})`,
+  re: (x, re) => `match(${x}, ${clickStr(clickRe(re))})`,
+  extract1: (x, re) => `nullIf(extract(${x}, ${clickStr(`(?i:${re})`)}), '')`,
+  replaceRe: (x, re, by) =>
+    `${re.startsWith("^") && !re.includes("|") ? "replaceRegexpOne" : "replaceRegexpAll"}(${x}, ${clickStr(clickRe(re))}, ${clickStr(by)})`,
+  hexToDec: (x) => `toString(reinterpretAsUInt64(reverse(unhex(${x}))))`,
+  decToDec: (x) => `replaceRegexpOne(${x}, '^0+([0-9])', '\\\\1')`,
+  firstLabel: (x) => `extract(${x}, '^[^.]*')`,
+  flag: (n) => `(${n} = 1)`,
+  truthy: (c) => `ifNull(${c}, 0)`,
+  toNum: (x) => `toInt64OrNull(${x})`,
+  f: "0",
+  t: "1",
+};
 
 // ------------------------------------------------------------------------------------------------
 // The plan: everything the targets share, computed from the spec
@@ -751,15 +796,8 @@ export function sequenceToSpl(rule: LoadedRule): SequenceQuery {
 // SQL (DuckDB)
 
 export function sequenceToSql(rule: LoadedRule, dialect: SqlDialect, table = "events"): SequenceQuery {
+  if (dialect === "clickhouse") return sequenceToClickHouse(rule, table);
   const target = `sql (${dialect})`;
-  if (dialect !== "duckdb")
-    throw new ExportError(
-      rule.name,
-      target,
-      "sequence rule",
-      "ClickHouse 18.16 has no window functions (lag, running sums, min() OVER): the sequence query is DuckDB only here",
-      sequenceLocation(rule),
-    );
   const p = plan(rule, target);
   const l = sqlLang(dialect);
   const used = new Set<string>();
@@ -898,6 +936,197 @@ export function sequenceToSql(rule: LoadedRule, dialect: SqlDialect, table = "ev
     `-- Reads columns: ${columns.join(", ")}`,
     `WITH ${ctes.map(([nm, body]) => `${nm} AS MATERIALIZED (\n  ${body}\n)`).join(",\n")}`,
     `SELECT ${select.join(", ")}\nFROM ${last}\nORDER BY first_time, evidence;`,
+    "",
+  ].join("\n");
+  return { text, leftOut: p.leftOut, columns };
+}
+
+// ------------------------------------------------------------------------------------------------
+// SQL (ClickHouse 18.16: no window functions, no WITH subqueries, one JOIN per SELECT)
+
+/**
+ * The same stages as the DuckDB form, printed for ClickHouse 18.16, which has no window function: each
+ * `agg() OVER (PARTITION BY keys)` becomes a GROUP BY of the keys that packs the rows into
+ * `groupArray(tuple(...))` beside the aggregate and unpacks them again with ARRAY JOIN (one reading of
+ * the rows below, no self-join: 18.16 has no CTE, so a subquery read twice would run twice); the gap
+ * windows are `arraySort` + `arrayDifference` + `arrayCumSum` over each partition's rows. Lambdas read
+ * only their own arguments (18.16 cannot capture a column in a lambda: "Unknown identifier").
+ * `_time` is the ISO text of the flat table (no DateTime64 in 18.16): parsed to epoch seconds with
+ * the fraction kept.
+ */
+function sequenceToClickHouse(rule: LoadedRule, table: string): SequenceQuery {
+  const dialect = "clickhouse";
+  const target = `sql (${dialect})`;
+  const p = plan(rule, target);
+  const l = clickLang;
+  const id = l.field;
+  const used = new Set<string>();
+  const stepSql = (text: string, where: string) => {
+    const expr = parseStepSearch(rule, target, text, where);
+    if (!expr) throw new ExportError(rule.name, target, where, "an empty search");
+    return searchToSql(rule, expr, dialect, text, used);
+  };
+  searchSqlHook = (_p, text, where) => stepSql(text, where);
+  const host = hostExpr(l);
+  const flags: [string, string][] = p.steps.map((s) => [
+    s.flag,
+    `multiIf(${stepSql(s.search, `step '${s.name}'`)}, 1, 0)`,
+  ]);
+  const alert = alertColumns(l, p);
+  const fin = finalExprs(l, p);
+  const columns = [...new Set(["_time", ...used, ...requiredColumns(p)])];
+
+  let rel = "";
+  let cols: string[] = [];
+  // No indentation per level: the query nests ~30 deep, and 18.16 reads at most 256 KiB of text.
+  const nest = (sql: string) => sql;
+  /** New columns computed per row (each may read the columns before it, not the others). */
+  const row = (pairs: [string, string][], where?: string) => {
+    rel = `SELECT *,\n  ${pairs.map(([n, e]) => `${e} AS ${n}`).join(",\n  ")}\nFROM (\n${nest(rel)}\n)${where ? `\nWHERE ${where}` : ""}`;
+    cols.push(...pairs.map(([n]) => n));
+  };
+  /** Columns given new values (DuckDB's SELECT * REPLACE). */
+  const replace = (pairs: [string, string][]) => {
+    row(pairs.map(([n, e]) => [`${n}__new`, e]));
+    const names = new Set(pairs.map(([n]) => n));
+    cols = cols.filter((c) => !c.endsWith("__new"));
+    rel = `SELECT ${cols.map((c) => (names.has(c) ? `${c}__new AS ${c}` : id(c))).join(", ")}\nFROM (\n${nest(rel)}\n)`;
+  };
+  const keepOnly = (keep: string[]) => {
+    cols = cols.filter((c) => keep.includes(c));
+    rel = `SELECT ${cols.map(id).join(", ")}\nFROM (\n${nest(rel)}\n)`;
+  };
+  const unpack = (keep: string[], extra: string[]) =>
+    `SELECT ${[...keep.map((c, i) => `tupleElement(dh_r, ${i + 1}) AS ${id(c)}`), ...extra].join(",\n  ")}`;
+  /** `agg OVER (PARTITION BY by)` for each of `aggs` (new or replaced columns). */
+  const over = (by: string[], aggs: [string, string][]) => {
+    const keep = cols.filter((c) => !aggs.some(([n]) => n === c));
+    const inner = `SELECT groupArray(tuple(${keep.map(id).join(", ")})) AS dh_a,\n  ${aggs.map(([, e], i) => `${e} AS dh_agg${i}`).join(",\n  ")}\nFROM (\n${nest(rel)}\n)\nGROUP BY ${by.join(", ")}`;
+    rel = `${unpack(
+      keep,
+      aggs.map(([n], i) => `dh_agg${i} AS ${n}`),
+    )}\nFROM (\n${nest(inner)}\n)\nARRAY JOIN dh_a AS dh_r`;
+    cols = [...keep, ...aggs.map(([n]) => n)];
+  };
+
+  // 1. step rows
+  rel = `SELECT ${columns.map(id).join(", ")},\n  ${flags.map(([n, e]) => `${e} AS ${n}`).join(",\n  ")}\nFROM ${id(table)}`;
+  cols = [...columns, ...flags.map(([n]) => n)];
+  row([["dh_host", host.norm(host.raw)]], p.steps.map((s) => `${s.flag} = 1`).join(" OR "));
+  const derived = derivedExprs(l);
+  row([
+    ...(["peer_ip", "peer_host", "local_ip", "conn"] as const).map((d): [string, string] => [
+      `dh_${d}`,
+      derived[d].replaceAll("dh_host_col", "dh_host"),
+    ]),
+    ["dh_rid", `coalesce(${id("EventRecordID")}, ${id("RecordNumber")}, '')`],
+  ]);
+  const keyCols = keyColumns(l, p);
+  const time = id("_time");
+  row([
+    ...keyCols.map(([n, e]): [string, string] => [`${n}__raw`, e]),
+    ["dh_part", p.spec.scope === "global" ? "'*'" : "dh_host"],
+    [
+      "dh_ev",
+      `concat(coalesce(${id("Computer")}, ${id("host")}, ''), '/', coalesce(${id("Channel")}, ''), '#', dh_rid)`,
+    ],
+    [
+      "dh_t",
+      `ifNull(toFloat64(toUInt32(parseDateTimeBestEffortOrNull(${time}))) + toFloat64OrZero(concat('0.', extract(ifNull(${time}, ''), '\\\\.([0-9]+)'))), 0)`,
+    ],
+  ]);
+  for (let pass = 0; pass < 3; pass++)
+    if (keyCols.length)
+      row(
+        keyCols.map(([n]) => [
+          pass === 2 ? n : `${n}__${pass}`,
+          normKeyPasses(l, pass ? `${n}__${pass - 1}` : `${n}__raw`)[pass],
+        ]),
+      );
+  // From here on, rows carry only what later stages read: the flags, keys and time, and the columns the
+  // alert's per-row values name (every groupArray(tuple(..)) below packs them all).
+  const later = [...alert.rowCols.map(([, e]) => e), id("Computer"), id("host")].join(" ");
+  keepOnly(
+    cols.filter(
+      (c) =>
+        p.steps.some((s) => s.flag === c) ||
+        keyCols.some(([n]) => n === c) ||
+        ["dh_host", "dh_part", "dh_ev", "dh_t"].includes(c) ||
+        later.includes(id(c)) ||
+        (c.startsWith("dh_") && new RegExp(`\\b${c}\\b`).test(later)),
+    ),
+  );
+
+  // 2. windows: per partition in time order (then the event's place), a new one after a gap > maxspan
+  {
+    const keep = ["dh_t", "dh_ev", ...cols.filter((c) => c !== "dh_t" && c !== "dh_ev")];
+    const inner = `SELECT arraySort(groupArray(tuple(${keep.map(id).join(", ")}))) AS dh_a,\n  arrayMap(x -> tupleElement(x, 1), dh_a) AS dh_ts,\n  arrayCumSum(arrayMap((d, i) -> multiIf(i = 1 OR d > ${formatNumber(p.maxspan)}, 1, 0), arrayDifference(dh_ts), arrayEnumerate(dh_ts))) AS dh_ws\nFROM (\n${nest(rel)}\n)\nGROUP BY dh_part`;
+    rel = `${unpack(keep, ["dh_win", "dh_seq"])}\nFROM (\n${nest(inner)}\n)\nARRAY JOIN dh_a AS dh_r, dh_ws AS dh_win, arrayEnumerate(dh_a) AS dh_seq`;
+    cols = [...keep, "dh_win", "dh_seq"];
+  }
+  row([["dh_wid", "concat(dh_part, ':', toString(dh_win))"]]);
+
+  // 3. incidents: hubs of keyless rows, then label propagation over the join keys
+  const anyKey = keyCols.length ? l.or(keyCols.map(([n]) => l.notNull(n))) : l.f;
+  row([
+    ["dh_hub", `concat(dh_wid, multiIf(${hostKeyedExpr(l, p)}, concat(':', dh_host), ''))`],
+    ["dh_nokey", `multiIf(${anyKey}, 0, 1)`],
+  ]);
+  over(
+    ["dh_hub"],
+    [
+      ["dh_hubbed", "max(dh_nokey)"],
+      ["dh_hubfirst", "min(dh_seq)"],
+    ],
+  );
+  row([["dh_lab", "multiIf(dh_hubbed = 1, dh_hubfirst, dh_seq)"]]);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [k] of round % 2 ? [...keyCols].reverse() : keyCols) {
+      // A row without this key is a group of its own (its label stays).
+      over([`dh_wid`, `ifNull(${k}, '')`, `multiIf(isNull(${k}), dh_seq, 0)`], [["dh_lab", "min(dh_lab)"]]);
+    }
+  }
+  over(["dh_hub"], [["dh_hubmin", "min(dh_lab)"]]);
+  replace([["dh_lab", "multiIf(dh_hubbed = 1, dh_hubmin, dh_lab)"]]);
+
+  // 4. gates
+  over(
+    ["dh_wid", "dh_lab"],
+    p.steps.map((s): [string, string] => [`dh_g_${safeName(s.name)}`, `max(${s.flag})`]),
+  );
+  row(gateExprs(l, p));
+
+  // 5. alerts
+  row(
+    [...alert.rowCols, ["dh_target", `coalesce(${id("Computer")}, ${id("host")})`]],
+    p.steps.map((s) => `${s.ok} = 1`).join(" OR "),
+  );
+  for (let pass = 0; pass < 2 && alert.clean.length; pass++)
+    replace(alert.clean.map((n) => [n, cleanPasses(l, n)[pass]]));
+  const aggs = [
+    "min(dh_t) AS first_time",
+    "max(dh_t) AS last_time",
+    "arrayMap(x -> tupleElement(x, 2), arraySort(groupArray(tuple(dh_seq, dh_ev)))) AS evidence",
+    // argMin skips the rows where its argument is NULL (the first row that has a value).
+    "argMin(dh_target, dh_seq) AS dh_target0",
+    "argMin(dh_host, dh_seq) AS dh_self",
+    ...alert.aggs.map(([nm, kind, src]) =>
+      kind === "first" ? `argMin(${src}, dh_seq) AS ${nm}` : `${kind}(${src}) AS ${nm}`,
+    ),
+  ];
+  rel = `SELECT ${aggs.join(",\n  ")}\nFROM (\n${nest(rel)}\n)\nGROUP BY dh_wid, dh_lab\nHAVING ${completeExpr(l, p)}`;
+  for (const [nm, e] of fin) row([[nm, e]]);
+  const select = SEQUENCE_COLUMNS.map((c) =>
+    c === "rule_id" ? `${l.lit(rule.id)} AS rule_id` : c === "rule" ? `${l.lit(rule.name)} AS rule` : id(c),
+  );
+  const text = [
+    ...header(
+      p,
+      (s) => `-- ${s}`,
+      `${dialect} 18.16; table '${table}' is the flat events table of docs/export.md`,
+    ),
+    `-- Reads columns: ${columns.join(", ")}`,
+    `SELECT ${select.join(", ")}\nFROM (\n${nest(rel)}\n)\nORDER BY first_time, evidence;`,
     "",
   ].join("\n");
   return { text, leftOut: p.leftOut, columns };

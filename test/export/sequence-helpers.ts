@@ -5,6 +5,8 @@
  */
 import { writeFileSync } from "node:fs";
 import { type Alert, runSequenceRules, type SequenceRule } from "../../src/correlate/index.js";
+import type { ClickHouseEngine } from "../../src/engines/clickhouse.js";
+import { COMMON_FIELDS, type LoadRow, loadRow, SCHEMA_VERSION } from "../../src/engines/schema.js";
 import { defaultFieldViewOptions, type SplunkEvent, toSplunkEvent } from "../../src/events/fields.js";
 import type { WinEvent } from "../../src/events/model.js";
 import type { LoadedRule } from "../../src/rules/loader.js";
@@ -172,4 +174,40 @@ export function writeFlatTable(events: WinEvent[], columns: string[], file: stri
   }
   writeFileSync(file, `${lines.join("\n")}\n`);
   return lines.length;
+}
+
+/**
+ * The events stored as `dcomhunt load --into clickhouse://` stores them (src/engines: loadRow and the
+ * ClickHouse engine's table, EventData packed into `_names`/`_values`), in batches of 2,000 rows.
+ */
+export async function loadIntoClickHouse(engine: ClickHouseEngine, events: WinEvent[]): Promise<number> {
+  const { tz: _tz, ...fieldView } = view;
+  await engine.prepareLoad({ schema: SCHEMA_VERSION, fieldView, raw: false });
+  let batch: LoadRow[] = [];
+  let seq = 0;
+  for (const ev of events) {
+    batch.push(loadRow(ev, toSplunkEvent(ev, view), false, seq++));
+    if (batch.length === 2000) {
+      await engine.insert(batch);
+      batch = [];
+    }
+  }
+  if (batch.length) await engine.insert(batch);
+  return seq;
+}
+
+/**
+ * The flat events table over the loaded one, as `scan --engine` sees it: a view with one column per
+ * field (a stored System column, else the `_fields` entry of that name, else NULL).
+ */
+export function flatViewSql(name: string, columns: string[]): string {
+  const q = (s: string) => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+  const id = (s: string) => `\`${s.replace(/\\/g, "\\\\").replace(/`/g, "\\`")}\``;
+  const common = new Set<string>([...COMMON_FIELDS, "_time", "_raw"]);
+  const cols = columns.map((c) =>
+    common.has(c)
+      ? `${id(c)} AS ${id(c)}`
+      : `if(has(_names, ${q(c)}), _values[indexOf(_names, ${q(c)})], NULL) AS ${id(c)}`,
+  );
+  return `CREATE VIEW ${id(name)} AS SELECT ${cols.join(", ")} FROM events`;
 }

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { exportRule, PartialExport } from "../../src/export/index.js";
+import { exportRule } from "../../src/export/index.js";
 import { analyzeSearchRule } from "../../src/export/query.js";
 import { toSql } from "../../src/export/sql.js";
 import type { LoadedRule } from "../../src/rules/loader.js";
@@ -174,16 +174,16 @@ describe("eql", () => {
     assert.match(sigma, /group-by:\n\s+- Computer\n\s+- proc/);
     assert.match(sigma, /aliases:\n\s+proc:\n\s+seq_net: ProcessGuid\n\s+seq_child: ParentProcessGuid/);
     assert.match(sigma, /timespan: 90s/);
-    // SQL: DuckDB only (ClickHouse 18.16 has no window functions): a partial export naming the dialect.
-    assert.throws(
-      () => exportRule(seqRule, "sql"),
-      (e: unknown) =>
-        e instanceof PartialExport &&
-        e.result.files.map((f) => f.name).join() === "44444444-4444-4444-8444-444444444444.duckdb.sql" &&
-        /--target sql \(clickhouse\): rule 'seq': sequence rule: ClickHouse 18\.16 has no window functions/.test(
-          e.error.message,
-        ),
+    // SQL: both dialects; ClickHouse 18.16 without window functions (GROUP BY + groupArray + ARRAY JOIN).
+    const sql = exportRule(seqRule, "sql");
+    assert.deepEqual(
+      sql.files.map((f) => f.name),
+      ["44444444-4444-4444-8444-444444444444.duckdb.sql", "44444444-4444-4444-8444-444444444444.clickhouse.sql"],
     );
+    const ch = sql.files[1].content;
+    assert.doesNotMatch(ch, /\bOVER\b|\bWITH\b/);
+    assert.match(ch, /ARRAY JOIN/);
+    assert.match(ch, /^FROM `events`$/m);
     assert.match(
       exportRule(seqRule, "sql", { sqlDialects: ["duckdb"] }).files[0].content,
       /WITH m AS MATERIALIZED/,
