@@ -6,7 +6,7 @@
 import { writeFileSync } from "node:fs";
 import { type Alert, runSequenceRules, type SequenceRule } from "../../src/correlate/index.js";
 import type { ClickHouseEngine } from "../../src/engines/clickhouse.js";
-import { COMMON_FIELDS, type LoadRow, loadRow, SCHEMA_VERSION } from "../../src/engines/schema.js";
+import { COMMON_FIELDS, loadRow, SCHEMA_VERSION } from "../../src/engines/schema.js";
 import { defaultFieldViewOptions, type SplunkEvent, toSplunkEvent } from "../../src/events/fields.js";
 import type { WinEvent } from "../../src/events/model.js";
 import type { LoadedRule } from "../../src/rules/loader.js";
@@ -183,10 +183,10 @@ export function writeFlatTable(events: WinEvent[], columns: string[], file: stri
 export async function loadIntoClickHouse(engine: ClickHouseEngine, events: WinEvent[]): Promise<number> {
   const { tz: _tz, ...fieldView } = view;
   await engine.prepareLoad({ schema: SCHEMA_VERSION, fieldView, raw: false });
-  let batch: LoadRow[] = [];
+  let batch: Buffer[] = [];
   let seq = 0;
   for (const ev of events) {
-    batch.push(loadRow(ev, toSplunkEvent(ev, view), false, seq++));
+    batch.push(Buffer.from(`${engine.encode(loadRow(ev, toSplunkEvent(ev, view), false, seq++))}\n`));
     if (batch.length === 2000) {
       await engine.insert(batch);
       batch = [];
