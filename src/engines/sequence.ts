@@ -20,7 +20,8 @@ import { parseDuration } from "../correlate/schema.js";
 import { type DerivedValues, defaultSummary, renderTemplate } from "../correlate/summary.js";
 import type { FieldValue, FieldViewOptions, SplunkEvent } from "../events/fields.js";
 import { compileSequenceRule } from "../export/index.js";
-import { SQL_DIALECTS } from "../export/sql.js";
+import { parseStepSearch } from "../export/query.js";
+import { SQL_DIALECTS, searchToSql } from "../export/sql.js";
 import { ExportError } from "../export/types.js";
 import type { LoadedRule } from "../rules/loader.js";
 import { compileSearchExpression } from "../spl/index.js";
@@ -55,16 +56,24 @@ type IncidentRow = Record<string, unknown>;
 export function sequenceEngineSql(rule: LoadedRule, engine: Engine, range: TimeRange): string {
   const dialect = engine.dialect;
   const d = SQL_DIALECTS[dialect];
-  const q = compileSequenceRule(rule, { target: "sql", dialect, table: PLACEHOLDER });
+  const q = compileSequenceRule(rule, { target: dialect, table: PLACEHOLDER });
   const projection = q.columns.map((c) => `${fieldExpr(dialect, c)} AS ${d.id(c)}`);
   // The correlation engine sets aside events without a time (counted as untimed): so does the query.
   const filter = rangeFilter(dialect, range).replace(/^\s*WHERE /, "");
   const t = d.id("_time");
   const where = `${t} IS NOT NULL${filter ? ` AND (${filter})` : ""}`;
-  const source = `(\n  SELECT ${projection.join(", ")}\n  FROM ${d.id(engine.table)}\n  WHERE ${where}\n) AS ${d.id("events")}`;
+  // Only the events some step matches (the query's first stage keeps no other): the engine skips the
+  // other events' field lookups.
+  const target = `sql (${dialect})`;
+  const spec = rule.sequence as unknown as SequenceSpec;
+  const steps = spec.steps.map((s) => {
+    const expr = parseStepSearch(rule, target, s.search, `step '${s.name}'`);
+    return expr ? `(${searchToSql(rule, expr, dialect, s.search, new Set())})` : "TRUE";
+  });
+  const source = `(\n  SELECT * FROM (\n  SELECT ${projection.join(", ")}\n  FROM ${d.id(engine.table)}\n  WHERE ${where}\n  ) AS ${d.id("dh_rows")}\n  WHERE ${steps.join(" OR ")}\n) AS ${d.id("events")}`;
   const from = `FROM ${d.id(PLACEHOLDER)}`;
   if (!q.text.includes(from)) throw new Error(`internal: sequence SQL without '${from}'`);
-  return q.text.replaceAll(from, `FROM ${source}`).replace(/;\s*$/, "");
+  return q.text.replaceAll(from, () => `FROM ${source}`).replace(/;\s*$/, "");
 }
 
 function text(v: unknown): string {
