@@ -104,6 +104,8 @@ interface Lang {
   truthy(c: string): string;
   /** Numeric value of a text of digits. */
   toNum(x: string): string;
+  /** Is x one of these texts (false for null)? Default: an OR of equalities. */
+  oneOf?(x: string, values: string[]): string;
   f: string;
   t: string;
 }
@@ -213,6 +215,7 @@ const clickLang: Lang = {
   flag: (n) => `(${n} = 1)`,
   truthy: (c) => `ifNull(${c}, 0)`,
   toNum: (x) => `toInt64OrNull(${x})`,
+  oneOf: (x, values) => `ifNull(has([${values.map(clickStr).join(", ")}], ${x}), 0)`,
   f: "0",
   t: "1",
 };
@@ -248,6 +251,8 @@ interface Plan {
 
 /** Passes of label propagation over the join keys (forward, backward, forward). */
 const ROUNDS = 3;
+/** ClickHouse: levels of label propagation over all keys at once, with pointer jumping. */
+const HOPS = 3;
 
 const ATTRIBUTION_FIELDS = ["target_host", "source_ip", "source_host", "account"] as const;
 
@@ -418,7 +423,7 @@ function normKeyPasses(l: Lang, c: string): [string, string, string] {
       l.hexToDec(l.replaceRe(c, "^0x", "")),
       l.iff(l.re(c, "^[0-9]+$"), l.decToDec(c), c),
     ),
-    l.iff(l.or(nulls.map((z) => l.eq(c, l.lit(z)))), l.nul, c),
+    l.iff(l.oneOf ? l.oneOf(c, nulls) : l.or(nulls.map((z) => l.eq(c, l.lit(z)))), l.nul, c),
   ];
 }
 
@@ -985,124 +990,130 @@ function sequenceToClickHouse(rule: LoadedRule, table: string): SequenceQuery {
     rel = `SELECT *,\n  ${pairs.map(([n, e]) => `${e} AS ${n}`).join(",\n  ")}\nFROM (\n${nest(rel)}\n)${where ? `\nWHERE ${where}` : ""}`;
     cols.push(...pairs.map(([n]) => n));
   };
-  /** Columns given new values (DuckDB's SELECT * REPLACE). */
-  const replace = (pairs: [string, string][]) => {
-    row(pairs.map(([n, e]) => [`${n}__new`, e]));
-    const names = new Set(pairs.map(([n]) => n));
-    cols = cols.filter((c) => !c.endsWith("__new"));
-    rel = `SELECT ${cols.map((c) => (names.has(c) ? `${c}__new AS ${c}` : id(c))).join(", ")}\nFROM (\n${nest(rel)}\n)`;
-  };
-  const keepOnly = (keep: string[]) => {
-    cols = cols.filter((c) => keep.includes(c));
-    rel = `SELECT ${cols.map(id).join(", ")}\nFROM (\n${nest(rel)}\n)`;
-  };
-  const unpack = (keep: string[], extra: string[]) =>
-    `SELECT ${[...keep.map((c, i) => `tupleElement(dh_r, ${i + 1}) AS ${id(c)}`), ...extra].join(",\n  ")}`;
-  /** `agg OVER (PARTITION BY by)` for each of `aggs` (new or replaced columns). */
-  const over = (by: string[], aggs: [string, string][]) => {
-    const keep = cols.filter((c) => !aggs.some(([n]) => n === c));
-    const inner = `SELECT groupArray(tuple(${keep.map(id).join(", ")})) AS dh_a,\n  ${aggs.map(([, e], i) => `${e} AS dh_agg${i}`).join(",\n  ")}\nFROM (\n${nest(rel)}\n)\nGROUP BY ${by.join(", ")}`;
-    rel = `${unpack(
-      keep,
-      aggs.map(([n], i) => `dh_agg${i} AS ${n}`),
-    )}\nFROM (\n${nest(inner)}\n)\nARRAY JOIN dh_a AS dh_r`;
-    cols = [...keep, ...aggs.map(([n]) => n)];
-  };
-
-  // 1. step rows
-  rel = `SELECT ${columns.map(id).join(", ")},\n  ${flags.map(([n, e]) => `${e} AS ${n}`).join(",\n  ")}\nFROM ${id(table)}`;
-  cols = [...columns, ...flags.map(([n]) => n)];
-  row([["dh_host", host.norm(host.raw)]], p.steps.map((s) => `${s.flag} = 1`).join(" OR "));
-  const derived = derivedExprs(l);
-  row([
-    ...(["peer_ip", "peer_host", "local_ip", "conn"] as const).map((d): [string, string] => [
-      `dh_${d}`,
-      derived[d].replaceAll("dh_host_col", "dh_host"),
-    ]),
-    ["dh_rid", `coalesce(${id("EventRecordID")}, ${id("RecordNumber")}, '')`],
-  ]);
+  // 18.16 analyses a query's nested SELECTs once per SELECT above them: the query keeps few levels
+  // (14 for the pack's rules). Inside a level an alias is expanded where it is used, so a level only
+  // reads a few of its own aliases, never a chain of them.
+  // 1. step rows: flags, host, derived values, keys (three levels)
+  const filter = p.steps.map((s) => `${s.flag} = 1`).join(" OR ");
+  rel = `SELECT ${columns.map(id).join(", ")},\n  ${[...flags, ["dh_host", host.norm(host.raw)]].map(([n, e]) => `${e} AS ${n}`).join(",\n  ")}\nFROM ${id(table)}\nWHERE ${filter}`;
+  cols = [...columns, ...flags.map(([n]) => n), "dh_host"];
   const keyCols = keyColumns(l, p);
+  const derivedUsed = (["peer_ip", "peer_host", "local_ip", "conn"] as const).filter((d) =>
+    [...keyCols.map(([, e]) => e), ...alert.rowCols.map(([, e]) => e)].some((e) =>
+      new RegExp(`\\bdh_${d}\\b`).test(e),
+    ),
+  );
+  const derived = derivedExprs(l);
   const time = id("_time");
   row([
-    ...keyCols.map(([n, e]): [string, string] => [`${n}__raw`, e]),
+    ...derivedUsed.map((d): [string, string] => [`dh_${d}`, derived[d].replaceAll("dh_host_col", "dh_host")]),
     ["dh_part", p.spec.scope === "global" ? "'*'" : "dh_host"],
     [
       "dh_ev",
-      `concat(coalesce(${id("Computer")}, ${id("host")}, ''), '/', coalesce(${id("Channel")}, ''), '#', dh_rid)`,
+      `concat(coalesce(${id("Computer")}, ${id("host")}, ''), '/', coalesce(${id("Channel")}, ''), '#', coalesce(${id("EventRecordID")}, ${id("RecordNumber")}, ''))`,
     ],
     [
       "dh_t",
       `ifNull(toFloat64(toUInt32(parseDateTimeBestEffortOrNull(${time}))) + toFloat64OrZero(concat('0.', extract(ifNull(${time}, ''), '\\\\.([0-9]+)'))), 0)`,
     ],
   ]);
-  for (let pass = 0; pass < 3; pass++)
-    if (keyCols.length)
-      row(
-        keyCols.map(([n]) => [
-          pass === 2 ? n : `${n}__${pass}`,
-          normKeyPasses(l, pass ? `${n}__${pass - 1}` : `${n}__raw`)[pass],
-        ]),
-      );
-  // From here on, rows carry only what later stages read: the flags, keys and time, and the columns the
-  // alert's per-row values name (every groupArray(tuple(..)) below packs them all).
+  if (keyCols.length) {
+    // Two levels: each pass reads its input several times, and an alias is expanded where it is read.
+    row(keyCols.map(([n, e]) => [`${n}__0`, normKeyPasses(l, `(${e})`)[0]]));
+    row(keyCols.map(([n]) => [n, normKeyPasses(l, `(${normKeyPasses(l, `${n}__0`)[1]})`)[2]]));
+  }
+
+  // 2.-4. windows, incidents and gates over each partition's rows as arrays, in time order (then the
+  // event's place). Labels are row numbers inside the partition.
   const later = [...alert.rowCols.map(([, e]) => e), id("Computer"), id("host")].join(" ");
-  keepOnly(
-    cols.filter(
+  const carry = [
+    "dh_t",
+    "dh_ev",
+    ...cols.filter(
       (c) =>
-        p.steps.some((s) => s.flag === c) ||
-        keyCols.some(([n]) => n === c) ||
-        ["dh_host", "dh_part", "dh_ev", "dh_t"].includes(c) ||
-        later.includes(id(c)) ||
-        (c.startsWith("dh_") && new RegExp(`\\b${c}\\b`).test(later)),
+        c !== "dh_t" &&
+        c !== "dh_ev" &&
+        (p.steps.some((s) => s.flag === c) ||
+          keyCols.some(([n]) => n === c) ||
+          c === "dh_host" ||
+          later.includes(id(c)) ||
+          (c.startsWith("dh_") && new RegExp(`\\b${c}\\b`).test(later))),
     ),
-  );
-
-  // 2. windows: per partition in time order (then the event's place), a new one after a gap > maxspan
-  {
-    const keep = ["dh_t", "dh_ev", ...cols.filter((c) => c !== "dh_t" && c !== "dh_ev")];
-    const inner = `SELECT arraySort(groupArray(tuple(${keep.map(id).join(", ")}))) AS dh_a,\n  arrayMap(x -> tupleElement(x, 1), dh_a) AS dh_ts,\n  arrayCumSum(arrayMap((d, i) -> multiIf(i = 1 OR d > ${formatNumber(p.maxspan)}, 1, 0), arrayDifference(dh_ts), arrayEnumerate(dh_ts))) AS dh_ws\nFROM (\n${nest(rel)}\n)\nGROUP BY dh_part`;
-    rel = `${unpack(keep, ["dh_win", "dh_seq"])}\nFROM (\n${nest(inner)}\n)\nARRAY JOIN dh_a AS dh_r, dh_ws AS dh_win, arrayEnumerate(dh_a) AS dh_seq`;
-    cols = [...keep, "dh_win", "dh_seq"];
-  }
-  row([["dh_wid", "concat(dh_part, ':', toString(dh_win))"]]);
-
-  // 3. incidents: hubs of keyless rows, then label propagation over the join keys
-  const anyKey = keyCols.length ? l.or(keyCols.map(([n]) => l.notNull(n))) : l.f;
-  row([
-    ["dh_hub", `concat(dh_wid, multiIf(${hostKeyedExpr(l, p)}, concat(':', dh_host), ''))`],
-    ["dh_nokey", `multiIf(${anyKey}, 0, 1)`],
-  ]);
-  over(
-    ["dh_hub"],
+  ];
+  const at = (c: string) => carry.indexOf(c) + 1;
+  const el = (c: string) => `tupleElement(x, ${at(c)})`;
+  const hostKeyed = p.steps.filter((s) => s.keys.some(([, f]) => f === "$host"));
+  const windows = `arrayCumSum(arrayMap((d, i) -> multiIf(i = 1 OR d > ${formatNumber(p.maxspan)}, 1, 0), arrayDifference(arrayMap(x -> ${el("dh_t")}, dh_a)), arrayEnumerate(dh_a)))`;
+  // The hub of a row: its window and, for a step keyed on $host, its host. Keys join inside a window.
+  const hub = `arrayMap((x, w) -> ifNull(concat(toString(w), '|', multiIf(${hostKeyed.length ? hostKeyed.map((s) => `${el(s.flag)} = 1`).join(" OR ") : "0"}, ${el("dh_host")}, '')), ''), dh_a, ${windows})`;
+  const noKey = `arrayMap(x -> multiIf(${keyCols.length ? keyCols.map(([n]) => `isNull(${el(n)})`).join(" AND ") : "1"}, 1, 0), dh_a)`;
+  const keyArr = (n: string) =>
+    `arrayMap((x, w) -> ifNull(concat(toString(w), '|', ${el(n)}), ''), dh_a, ${windows})`;
+  rel = `SELECT dh_part, arraySort(groupArray(tuple(${carry.map(id).join(", ")}))) AS dh_a,\n  ${hub} AS dh_H,\n  ${noKey} AS dh_NK${keyCols.map(([n], j) => `,\n  ${keyArr(n)} AS dh_K${j}`).join("")}\nFROM (\n${rel}\n)\nGROUP BY dh_part`;
+  const level = (pairs: [string, string][]) => {
+    rel = `SELECT *,\n  ${pairs.map(([n, e]) => `${e} AS ${n}`).join(",\n  ")}\nFROM (\n${rel}\n)`;
+  };
+  // 18.16 drops a subquery column that a level reads only inside a lambda ("Unknown identifier"):
+  // each such column is named once outside the lambdas too.
+  const reads = (e: string, names: string[]) => `tupleElement(tuple(${e}, ${names.join(", ")}), 1)`;
+  // A hub holding a keyless row starts all its rows at the hub's first row (the keyless row joins
+  // everything there); every other row at its own number.
+  level([
+    ["dh_HB", reads("arrayMap(h -> arrayExists((n, h2) -> n = 1 AND h2 = h, dh_NK, dh_H), dh_H)", ["dh_NK"])],
     [
-      ["dh_hubbed", "max(dh_nokey)"],
-      ["dh_hubfirst", "min(dh_seq)"],
+      "dh_L0",
+      reads(
+        "arrayMap((b, h, i) -> multiIf(b, indexOf(dh_H, h), i), arrayMap(h -> arrayExists((n, h2) -> n = 1 AND h2 = h, dh_NK, dh_H), dh_H), dh_H, arrayEnumerate(dh_H))",
+        ["dh_NK"],
+      ),
     ],
-  );
-  row([["dh_lab", "multiIf(dh_hubbed = 1, dh_hubfirst, dh_seq)"]]);
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [k] of round % 2 ? [...keyCols].reverse() : keyCols) {
-      // A row without this key is a group of its own (its label stays).
-      over([`dh_wid`, `ifNull(${k}, '')`, `multiIf(isNull(${k}), dh_seq, 0)`], [["dh_lab", "min(dh_lab)"]]);
-    }
+  ]);
+  // Connected rows: each level gives a row the smallest label among the rows sharing one of its key
+  // values (a row without the key keeps its own), then the label its label's row has (pointer
+  // jumping). HOPS levels reach the components of every incident of the test data (docs/export.md).
+  let lab = "dh_L0";
+  for (let h = 1; h <= HOPS && keyCols.length; h++) {
+    let m = "v";
+    keyCols.forEach((_, j) => {
+      m = `least(${m}, multiIf(k${j} = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k${j}, ${lab}, dh_K${j}))))`;
+    });
+    const step = `arrayMap((v${keyCols.map((_, j) => `, k${j}`).join("")}) -> ${m}, ${lab}${keyCols.map((_, j) => `, dh_K${j}`).join("")})`;
+    level([
+      [
+        `dh_L${h}`,
+        reads(`arrayMap(x -> least(x, ${step}[x]), ${step})`, [lab, ...keyCols.map((_, j) => `dh_K${j}`)]),
+      ],
+    ]);
+    lab = `dh_L${h}`;
   }
-  over(["dh_hub"], [["dh_hubmin", "min(dh_lab)"]]);
-  replace([["dh_lab", "multiIf(dh_hubbed = 1, dh_hubmin, dh_lab)"]]);
+  // Rows without a join key follow their hub's smallest label.
+  level([
+    [
+      "dh_LF",
+      reads(
+        `arrayMap((b, v, h) -> multiIf(b, arrayReduce('min', arrayFilter((v2, h2) -> h2 = h, ${lab}, dh_H)), v), dh_HB, ${lab}, dh_H)`,
+        [lab, "dh_H"],
+      ),
+    ],
+  ]);
+  const gate = (s: PlanStep) =>
+    `arrayMap(c -> arrayExists((x, l) -> l = c AND ${el(s.flag)} = 1, dh_a, dh_LF), dh_LF) AS dh_g_${safeName(s.name)}`;
+  rel = `SELECT dh_part,\n  ${carry.map((c, i) => `tupleElement(dh_r, ${i + 1}) AS ${id(c)}`).join(",\n  ")},\n  dh_lab, dh_seq, ${p.steps.map((s) => `dh_g_${safeName(s.name)}`).join(", ")}\nFROM (\n${rel}\n)\nARRAY JOIN dh_a AS dh_r, dh_LF AS dh_lab, arrayEnumerate(dh_a) AS dh_seq, ${p.steps.map(gate).join(", ")}`;
+  cols = ["dh_part", ...carry, "dh_lab", "dh_seq", ...p.steps.map((s) => `dh_g_${safeName(s.name)}`)];
 
-  // 4. gates
-  over(
-    ["dh_wid", "dh_lab"],
-    p.steps.map((s): [string, string] => [`dh_g_${safeName(s.name)}`, `max(${s.flag})`]),
-  );
-  row(gateExprs(l, p));
-
-  // 5. alerts
+  // 5. alerts: gates, the per-row values (cleaned), one row per incident, the alert fields
   row(
-    [...alert.rowCols, ["dh_target", `coalesce(${id("Computer")}, ${id("host")})`]],
+    [
+      ...gateExprs(l, p),
+      ...alert.rowCols,
+      ...alert.clean.map((c): [string, string] => [
+        `${c}__c`,
+        cleanPasses(l, `(${cleanPasses(l, c)[0]})`)[1],
+      ]),
+      ["dh_target", `coalesce(${id("Computer")}, ${id("host")})`],
+    ],
     p.steps.map((s) => `${s.ok} = 1`).join(" OR "),
   );
-  for (let pass = 0; pass < 2 && alert.clean.length; pass++)
-    replace(alert.clean.map((n) => [n, cleanPasses(l, n)[pass]]));
   const aggs = [
     "min(dh_t) AS first_time",
     "max(dh_t) AS last_time",
@@ -1110,14 +1121,24 @@ function sequenceToClickHouse(rule: LoadedRule, table: string): SequenceQuery {
     // argMin skips the rows where its argument is NULL (the first row that has a value).
     "argMin(dh_target, dh_seq) AS dh_target0",
     "argMin(dh_host, dh_seq) AS dh_self",
-    ...alert.aggs.map(([nm, kind, src]) =>
-      kind === "first" ? `argMin(${src}, dh_seq) AS ${nm}` : `${kind}(${src}) AS ${nm}`,
-    ),
+    ...alert.aggs.map(([nm, kind, src]) => {
+      const c = alert.clean.includes(src) ? `${src}__c` : src;
+      return kind === "first" ? `argMin(${c}, dh_seq) AS ${nm}` : `${kind}(${c}) AS ${nm}`;
+    }),
   ];
-  rel = `SELECT ${aggs.join(",\n  ")}\nFROM (\n${nest(rel)}\n)\nGROUP BY dh_wid, dh_lab\nHAVING ${completeExpr(l, p)}`;
-  for (const [nm, e] of fin) row([[nm, e]]);
+  rel = `SELECT ${aggs.join(",\n  ")}\nFROM (\n${rel}\n)\nGROUP BY dh_part, dh_lab\nHAVING ${completeExpr(l, p)}`;
+  // The alert fields: severity and confidence (which read outcome, observed_on, loopback many times)
+  // in the outer SELECT, the others one level below it.
+  const outer = new Map(fin.filter(([nm]) => nm === "severity" || nm === "confidence"));
+  row(fin.filter(([nm]) => !outer.has(nm)));
   const select = SEQUENCE_COLUMNS.map((c) =>
-    c === "rule_id" ? `${l.lit(rule.id)} AS rule_id` : c === "rule" ? `${l.lit(rule.name)} AS rule` : id(c),
+    c === "rule_id"
+      ? `${l.lit(rule.id)} AS rule_id`
+      : c === "rule"
+        ? `${l.lit(rule.name)} AS rule`
+        : outer.has(c)
+          ? `${outer.get(c)} AS ${c}`
+          : id(c),
   );
   const text = [
     ...header(

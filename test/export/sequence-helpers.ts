@@ -180,19 +180,38 @@ export function writeFlatTable(events: WinEvent[], columns: string[], file: stri
  * The events stored as `dcomhunt load --into clickhouse://` stores them (src/engines: loadRow and the
  * ClickHouse engine's table, EventData packed into `_names`/`_values`), in batches of 2,000 rows.
  */
-export async function loadIntoClickHouse(engine: ClickHouseEngine, events: WinEvent[]): Promise<number> {
+export async function loadIntoClickHouse(
+  engine: ClickHouseEngine,
+  events: WinEvent[],
+  /** Keep only these EventData/extra fields in `_names`/`_values` (the test's queries read no other). */
+  fields?: ReadonlySet<string>,
+): Promise<number> {
   const { tz: _tz, ...fieldView } = view;
   await engine.prepareLoad({ schema: SCHEMA_VERSION, fieldView, raw: false });
   let batch: Buffer[] = [];
   let seq = 0;
+  // Like `load`: a batch whose connection broke is sent again; duplicates are removed at the end.
+  const send = async (rows: Buffer[]) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await engine.insert(rows);
+      } catch (err) {
+        if (attempt === 3) throw err;
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
+  };
   for (const ev of events) {
-    batch.push(Buffer.from(`${engine.encode(loadRow(ev, toSplunkEvent(ev, view), false, seq++))}\n`));
+    const row = loadRow(ev, toSplunkEvent(ev, view), false, seq++);
+    if (fields) row.fields = row.fields.filter(([name]) => fields.has(name));
+    batch.push(Buffer.from(`${engine.encode(row)}\n`));
     if (batch.length === 2000) {
-      await engine.insert(batch);
+      await send(batch);
       batch = [];
     }
   }
-  if (batch.length) await engine.insert(batch);
+  if (batch.length) await send(batch);
+  await engine.deduplicate();
   return seq;
 }
 

@@ -178,7 +178,10 @@ describe("eql", () => {
     const sql = exportRule(seqRule, "sql");
     assert.deepEqual(
       sql.files.map((f) => f.name),
-      ["44444444-4444-4444-8444-444444444444.duckdb.sql", "44444444-4444-4444-8444-444444444444.clickhouse.sql"],
+      [
+        "44444444-4444-4444-8444-444444444444.duckdb.sql",
+        "44444444-4444-4444-8444-444444444444.clickhouse.sql",
+      ],
     );
     const ch = sql.files[1].content;
     assert.doesNotMatch(ch, /\bOVER\b|\bWITH\b/);

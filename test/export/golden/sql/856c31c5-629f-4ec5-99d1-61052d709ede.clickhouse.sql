@@ -8,62 +8,38 @@
 -- not kept: object ranked from the evidence's command lines, script blocks and server images (the query names the classify variant, else the first CLSID a 10016/10028 logged, else unknown)
 -- not kept: one incident per attempt across rules (scan merges the alerts of several rules sharing evidence or joining both ends)
 -- Reads columns: _time, Channel, EventCode, Initiated, Image, Protocol, LogonType, CommandLine, ScriptBlockText, ParentImage, ParentProcessName, NewProcessName, DestinationPort, Payload, Computer, Hostname, host, Name, EventRecordID, RecordNumber, SourceIp, SourcePort, SourceHostname, DestinationIp, DestinationHostname, SourceAddress, DestAddress, DestPort, Direction, IpAddress, ClientAddress, WorkstationName, param4, param5, ProcessGuid, ParentProcessGuid, ParentProcessId, ProcessId, TargetDomainName, TargetUserName, User, SubjectDomainName, SubjectUserName
-SELECT '856c31c5-629f-4ec5-99d1-61052d709ede' AS rule_id, 'DCOM Lateral Movement - ShellWindows or ShellBrowserWindow (inbound to explorer.exe)' AS rule, `variant`, `severity`, `confidence`, `target_host`, `source_ip`, `source_host`, `account`, `loopback`, `first_time`, `last_time`, `object`, `outcome`, `observed_on`, `evidence`
+SELECT '856c31c5-629f-4ec5-99d1-61052d709ede' AS rule_id, 'DCOM Lateral Movement - ShellWindows or ShellBrowserWindow (inbound to explorer.exe)' AS rule, `variant`, multiIf((ifNull((ifNull((outcome = 'requested'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'requested'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'unreachable'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'unreachable'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'blocked'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'blocked'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'blocked'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'denied'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'denied'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'activated'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'activated'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'true'), 0)), 0)), 'low', multiIf((ifNull((ifNull((outcome = 'requested'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'requested'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'activated'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'activated'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'false'), 0)), 0)), 'high', multiIf((ifNull((ifNull((outcome = 'unreachable'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'unreachable'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'blocked'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'denied'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'denied'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'executed'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'executed'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'true'), 0)), 0)), 'medium', multiIf((ifNull((ifNull((outcome = 'executed'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'executed'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'false'), 0)), 0)), 'critical', NULL)))) AS severity, multiIf((ifNull((ifNull((outcome = 'requested'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'requested'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'requested'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'requested'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'unreachable'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'unreachable'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'unreachable'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'blocked'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'blocked'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'denied'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'denied'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'activated'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'activated'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'executed'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'executed'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'true'), 0)), 0)), 'medium', multiIf((ifNull((ifNull((outcome = 'unreachable'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'denied'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'denied'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'activated'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'activated'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'executed'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'executed'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'false'), 0)), 0)), 'high', multiIf((ifNull((ifNull((outcome = 'blocked'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'blocked'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'false'), 0)), 0)), 'low', NULL))) AS confidence, `target_host`, `source_ip`, `source_host`, `account`, `loopback`, `first_time`, `last_time`, `object`, `outcome`, `observed_on`, `evidence`
 FROM (
 SELECT *,
-  multiIf((ifNull((ifNull((outcome = 'requested'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'requested'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'requested'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'requested'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'unreachable'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'unreachable'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'unreachable'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'blocked'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'blocked'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'denied'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'denied'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'activated'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'activated'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'executed'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'executed'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'true'), 0)), 0)), 'medium', multiIf((ifNull((ifNull((outcome = 'unreachable'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'denied'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'denied'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'activated'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'activated'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'executed'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'executed'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'false'), 0)), 0)), 'high', multiIf((ifNull((ifNull((outcome = 'blocked'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'blocked'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'false'), 0)), 0)), 'low', NULL))) AS confidence
-FROM (
-SELECT *,
-  multiIf((ifNull((ifNull((outcome = 'requested'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'requested'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'unreachable'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'unreachable'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'blocked'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'blocked'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'blocked'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'denied'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'denied'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'activated'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'activated'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'true'), 0)), 0)), 'low', multiIf((ifNull((ifNull((outcome = 'requested'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'requested'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'activated'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'activated'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'false'), 0)), 0)), 'high', multiIf((ifNull((ifNull((outcome = 'unreachable'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'unreachable'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'blocked'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'denied'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'denied'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'executed'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'true'), 0)), 0) OR ifNull((ifNull((outcome = 'executed'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'true'), 0)), 0)), 'medium', multiIf((ifNull((ifNull((outcome = 'executed'), 0) AND ifNull((observed_on = 'both'), 0) AND ifNull((loopback = 'false'), 0)), 0) OR ifNull((ifNull((outcome = 'executed'), 0) AND ifNull((NOT (observed_on = 'both')), 0) AND ifNull((loopback = 'false'), 0)), 0)), 'critical', NULL)))) AS severity
-FROM (
-SELECT *,
+  coalesce(dh_a_target_host_0, dh_a_target_host_1, dh_a_target_host_2, dh_a_target_host_3, dh_a_target_host_4, dh_target0) AS target_host,
+  coalesce(dh_a_source_ip_0, dh_a_source_ip_1, '') AS source_ip,
+  coalesce(dh_a_source_host_0, dh_a_source_host_1, dh_a_source_host_2, '') AS source_host,
+  coalesce(dh_a_account_0, dh_a_account_1, dh_a_account_2, '') AS account,
+  multiIf(multiIf((source_ip = ''), 1, (ifNull(match(lowerUTF8(replaceRegexpAll(source_ip, '^\\s+|\\s+$', '')), '^127\\.'), 0) OR ifNull(match(lowerUTF8(replaceRegexpAll(source_ip, '^\\s+|\\s+$', '')), '^::ffff:127\\.'), 0) OR ifNull((lowerUTF8(replaceRegexpAll(source_ip, '^\\s+|\\s+$', '')) = '::1'), 0) OR ifNull((lowerUTF8(replaceRegexpAll(source_ip, '^\\s+|\\s+$', '')) = '0:0:0:0:0:0:0:1'), 0) OR ifNull((lowerUTF8(replaceRegexpAll(source_ip, '^\\s+|\\s+$', '')) = 'localhost'), 0) OR ifNull(match(lowerUTF8(replaceRegexpAll(source_ip, '^\\s+|\\s+$', '')), '^localhost '), 0))), 'true', 'false') AS loopback,
+  multiIf((dh_c_0 = 1), 'ShellBrowserWindow', multiIf((dh_c_1 = 1), 'ShellWindows', multiIf((dh_c_2 = 1), 'ShellBrowserWindow', 'ShellWindows'))) AS dh_rule_variant,
+  multiIf((ifNull((dh_rule_variant = 'Source-Side'), 0) OR ifNull((dh_rule_variant = 'Failed-Attempt'), 0) OR ifNull((dh_rule_variant = 'DCOM-Server'), 0) OR ifNull((dh_rule_variant = 'DCOM'), 0) OR ifNull((dh_rule_variant = 'unknown'), 0) OR ifNull((dh_rule_variant = ''), 0)), coalesce(dh_obj0, 'unknown'), dh_rule_variant) AS object,
+  object AS variant,
+  multiIf((ifNull((dh_has_child = 1), 0) OR ifNull((dh_has_child_4688 = 1), 0) OR ifNull((dh_has_impacket_child = 1), 0)), 'executed', 'activated') AS outcome,
   multiIf((ifNull((dh_any_tgt = 1), 0) AND ifNull((dh_any_src = 1), 0)), 'both', multiIf((dh_any_src = 1), 'source', 'target')) AS observed_on
-FROM (
-SELECT *,
-  multiIf((ifNull((dh_has_child = 1), 0) OR ifNull((dh_has_child_4688 = 1), 0) OR ifNull((dh_has_impacket_child = 1), 0)), 'executed', 'activated') AS outcome
-FROM (
-SELECT *,
-  object AS variant
-FROM (
-SELECT *,
-  multiIf((ifNull((dh_rule_variant = 'Source-Side'), 0) OR ifNull((dh_rule_variant = 'Failed-Attempt'), 0) OR ifNull((dh_rule_variant = 'DCOM-Server'), 0) OR ifNull((dh_rule_variant = 'DCOM'), 0) OR ifNull((dh_rule_variant = 'unknown'), 0) OR ifNull((dh_rule_variant = ''), 0)), coalesce(dh_obj0, 'unknown'), dh_rule_variant) AS object
-FROM (
-SELECT *,
-  multiIf((dh_c_0 = 1), 'ShellBrowserWindow', multiIf((dh_c_1 = 1), 'ShellWindows', multiIf((dh_c_2 = 1), 'ShellBrowserWindow', 'ShellWindows'))) AS dh_rule_variant
-FROM (
-SELECT *,
-  multiIf(multiIf((source_ip = ''), 1, (ifNull(match(lowerUTF8(replaceRegexpAll(source_ip, '^\\s+|\\s+$', '')), '^127\\.'), 0) OR ifNull(match(lowerUTF8(replaceRegexpAll(source_ip, '^\\s+|\\s+$', '')), '^::ffff:127\\.'), 0) OR ifNull((lowerUTF8(replaceRegexpAll(source_ip, '^\\s+|\\s+$', '')) = '::1'), 0) OR ifNull((lowerUTF8(replaceRegexpAll(source_ip, '^\\s+|\\s+$', '')) = '0:0:0:0:0:0:0:1'), 0) OR ifNull((lowerUTF8(replaceRegexpAll(source_ip, '^\\s+|\\s+$', '')) = 'localhost'), 0) OR ifNull(match(lowerUTF8(replaceRegexpAll(source_ip, '^\\s+|\\s+$', '')), '^localhost '), 0))), 'true', 'false') AS loopback
-FROM (
-SELECT *,
-  coalesce(dh_a_account_0, dh_a_account_1, dh_a_account_2, '') AS account
-FROM (
-SELECT *,
-  coalesce(dh_a_source_host_0, dh_a_source_host_1, dh_a_source_host_2, '') AS source_host
-FROM (
-SELECT *,
-  coalesce(dh_a_source_ip_0, dh_a_source_ip_1, '') AS source_ip
-FROM (
-SELECT *,
-  coalesce(dh_a_target_host_0, dh_a_target_host_1, dh_a_target_host_2, dh_a_target_host_3, dh_a_target_host_4, dh_target0) AS target_host
 FROM (
 SELECT min(dh_t) AS first_time,
   max(dh_t) AS last_time,
   arrayMap(x -> tupleElement(x, 2), arraySort(groupArray(tuple(dh_seq, dh_ev)))) AS evidence,
   argMin(dh_target, dh_seq) AS dh_target0,
   argMin(dh_host, dh_seq) AS dh_self,
-  argMin(dh_a_target_host_0, dh_seq) AS dh_a_target_host_0,
-  argMin(dh_a_target_host_1, dh_seq) AS dh_a_target_host_1,
-  argMin(dh_a_target_host_2, dh_seq) AS dh_a_target_host_2,
-  argMin(dh_a_target_host_3, dh_seq) AS dh_a_target_host_3,
-  argMin(dh_a_target_host_4, dh_seq) AS dh_a_target_host_4,
-  argMin(dh_a_source_ip_0, dh_seq) AS dh_a_source_ip_0,
-  argMin(dh_a_source_ip_1, dh_seq) AS dh_a_source_ip_1,
-  argMin(dh_a_source_host_0, dh_seq) AS dh_a_source_host_0,
-  argMin(dh_a_source_host_1, dh_seq) AS dh_a_source_host_1,
-  argMin(dh_a_source_host_2, dh_seq) AS dh_a_source_host_2,
-  argMin(dh_a_account_0, dh_seq) AS dh_a_account_0,
-  argMin(dh_a_account_1, dh_seq) AS dh_a_account_1,
-  argMin(dh_a_account_2, dh_seq) AS dh_a_account_2,
+  argMin(dh_a_target_host_0__c, dh_seq) AS dh_a_target_host_0,
+  argMin(dh_a_target_host_1__c, dh_seq) AS dh_a_target_host_1,
+  argMin(dh_a_target_host_2__c, dh_seq) AS dh_a_target_host_2,
+  argMin(dh_a_target_host_3__c, dh_seq) AS dh_a_target_host_3,
+  argMin(dh_a_target_host_4__c, dh_seq) AS dh_a_target_host_4,
+  argMin(dh_a_source_ip_0__c, dh_seq) AS dh_a_source_ip_0,
+  argMin(dh_a_source_ip_1__c, dh_seq) AS dh_a_source_ip_1,
+  argMin(dh_a_source_host_0__c, dh_seq) AS dh_a_source_host_0,
+  argMin(dh_a_source_host_1__c, dh_seq) AS dh_a_source_host_1,
+  argMin(dh_a_source_host_2__c, dh_seq) AS dh_a_source_host_2,
+  argMin(dh_a_account_0__c, dh_seq) AS dh_a_account_0,
+  argMin(dh_a_account_1__c, dh_seq) AS dh_a_account_1,
+  argMin(dh_a_account_2__c, dh_seq) AS dh_a_account_2,
   max(dh_c_0) AS dh_c_0,
   max(dh_c_1) AS dh_c_1,
   max(dh_c_2) AS dh_c_2,
@@ -82,41 +58,15 @@ SELECT min(dh_t) AS first_time,
   max(dh_e5157) AS dh_any_5157,
   argMin(dh_obj, dh_seq) AS dh_obj0
 FROM (
-SELECT `dh_t`, `dh_ev`, `EventCode`, `CommandLine`, `ScriptBlockText`, `Payload`, `Computer`, `host`, `IpAddress`, `WorkstationName`, `param4`, `param5`, `TargetDomainName`, `TargetUserName`, `User`, `SubjectDomainName`, `SubjectUserName`, `dh_s_inbound`, `dh_s_logon`, `dh_s_local_request`, `dh_s_child`, `dh_s_child_4688`, `dh_s_impacket_child`, `dh_s_source_connection`, `dh_s_source_request`, `dh_host`, `dh_peer_ip`, `dh_peer_host`, `dh_part`, `dh_k_proc`, `dh_k_ip`, `dh_k_tip`, `dh_k_pid`, `dh_k_sproc`, `dh_win`, `dh_seq`, `dh_wid`, `dh_hub`, `dh_nokey`, `dh_hubbed`, `dh_hubfirst`, `dh_lab`, `dh_hubmin`, `dh_g_inbound`, `dh_g_logon`, `dh_g_local_request`, `dh_g_child`, `dh_g_child_4688`, `dh_g_impacket_child`, `dh_g_source_connection`, `dh_g_source_request`, `dh_ok_inbound`, `dh_ok_logon`, `dh_ok_local_request`, `dh_ok_child`, `dh_ok_child_4688`, `dh_ok_impacket_child`, `dh_ok_source_connection`, `dh_ok_source_request`, dh_a_target_host_0__new AS dh_a_target_host_0, dh_a_target_host_1__new AS dh_a_target_host_1, dh_a_target_host_2__new AS dh_a_target_host_2, dh_a_target_host_3__new AS dh_a_target_host_3, dh_a_target_host_4__new AS dh_a_target_host_4, dh_a_source_ip_0__new AS dh_a_source_ip_0, dh_a_source_ip_1__new AS dh_a_source_ip_1, dh_a_source_host_0__new AS dh_a_source_host_0, dh_a_source_host_1__new AS dh_a_source_host_1, dh_a_source_host_2__new AS dh_a_source_host_2, dh_a_account_0__new AS dh_a_account_0, dh_a_account_1__new AS dh_a_account_1, dh_a_account_2__new AS dh_a_account_2, `dh_c_0`, `dh_c_1`, `dh_c_2`, `dh_tgt`, `dh_src`, `dh_e10016`, `dh_e10028`, `dh_e5157`, `dh_obj`, `dh_target`
-FROM (
 SELECT *,
-  multiIf((ifNull((dh_a_target_host_0 = ''), 0) OR ifNull((dh_a_target_host_0 = '-'), 0)), NULL, dh_a_target_host_0) AS dh_a_target_host_0__new,
-  multiIf((ifNull((dh_a_target_host_1 = ''), 0) OR ifNull((dh_a_target_host_1 = '-'), 0)), NULL, dh_a_target_host_1) AS dh_a_target_host_1__new,
-  multiIf((ifNull((dh_a_target_host_2 = ''), 0) OR ifNull((dh_a_target_host_2 = '-'), 0)), NULL, dh_a_target_host_2) AS dh_a_target_host_2__new,
-  multiIf((ifNull((dh_a_target_host_3 = ''), 0) OR ifNull((dh_a_target_host_3 = '-'), 0)), NULL, dh_a_target_host_3) AS dh_a_target_host_3__new,
-  multiIf((ifNull((dh_a_target_host_4 = ''), 0) OR ifNull((dh_a_target_host_4 = '-'), 0)), NULL, dh_a_target_host_4) AS dh_a_target_host_4__new,
-  multiIf((ifNull((dh_a_source_ip_0 = ''), 0) OR ifNull((dh_a_source_ip_0 = '-'), 0)), NULL, dh_a_source_ip_0) AS dh_a_source_ip_0__new,
-  multiIf((ifNull((dh_a_source_ip_1 = ''), 0) OR ifNull((dh_a_source_ip_1 = '-'), 0)), NULL, dh_a_source_ip_1) AS dh_a_source_ip_1__new,
-  multiIf((ifNull((dh_a_source_host_0 = ''), 0) OR ifNull((dh_a_source_host_0 = '-'), 0)), NULL, dh_a_source_host_0) AS dh_a_source_host_0__new,
-  multiIf((ifNull((dh_a_source_host_1 = ''), 0) OR ifNull((dh_a_source_host_1 = '-'), 0)), NULL, dh_a_source_host_1) AS dh_a_source_host_1__new,
-  multiIf((ifNull((dh_a_source_host_2 = ''), 0) OR ifNull((dh_a_source_host_2 = '-'), 0)), NULL, dh_a_source_host_2) AS dh_a_source_host_2__new,
-  multiIf((ifNull((dh_a_account_0 = ''), 0) OR ifNull((dh_a_account_0 = '-'), 0)), NULL, dh_a_account_0) AS dh_a_account_0__new,
-  multiIf((ifNull((dh_a_account_1 = ''), 0) OR ifNull((dh_a_account_1 = '-'), 0)), NULL, dh_a_account_1) AS dh_a_account_1__new,
-  multiIf((ifNull((dh_a_account_2 = ''), 0) OR ifNull((dh_a_account_2 = '-'), 0)), NULL, dh_a_account_2) AS dh_a_account_2__new
-FROM (
-SELECT `dh_t`, `dh_ev`, `EventCode`, `CommandLine`, `ScriptBlockText`, `Payload`, `Computer`, `host`, `IpAddress`, `WorkstationName`, `param4`, `param5`, `TargetDomainName`, `TargetUserName`, `User`, `SubjectDomainName`, `SubjectUserName`, `dh_s_inbound`, `dh_s_logon`, `dh_s_local_request`, `dh_s_child`, `dh_s_child_4688`, `dh_s_impacket_child`, `dh_s_source_connection`, `dh_s_source_request`, `dh_host`, `dh_peer_ip`, `dh_peer_host`, `dh_part`, `dh_k_proc`, `dh_k_ip`, `dh_k_tip`, `dh_k_pid`, `dh_k_sproc`, `dh_win`, `dh_seq`, `dh_wid`, `dh_hub`, `dh_nokey`, `dh_hubbed`, `dh_hubfirst`, `dh_lab`, `dh_hubmin`, `dh_g_inbound`, `dh_g_logon`, `dh_g_local_request`, `dh_g_child`, `dh_g_child_4688`, `dh_g_impacket_child`, `dh_g_source_connection`, `dh_g_source_request`, `dh_ok_inbound`, `dh_ok_logon`, `dh_ok_local_request`, `dh_ok_child`, `dh_ok_child_4688`, `dh_ok_impacket_child`, `dh_ok_source_connection`, `dh_ok_source_request`, dh_a_target_host_0__new AS dh_a_target_host_0, dh_a_target_host_1__new AS dh_a_target_host_1, dh_a_target_host_2__new AS dh_a_target_host_2, dh_a_target_host_3__new AS dh_a_target_host_3, dh_a_target_host_4__new AS dh_a_target_host_4, dh_a_source_ip_0__new AS dh_a_source_ip_0, dh_a_source_ip_1__new AS dh_a_source_ip_1, dh_a_source_host_0__new AS dh_a_source_host_0, dh_a_source_host_1__new AS dh_a_source_host_1, dh_a_source_host_2__new AS dh_a_source_host_2, dh_a_account_0__new AS dh_a_account_0, dh_a_account_1__new AS dh_a_account_1, dh_a_account_2__new AS dh_a_account_2, `dh_c_0`, `dh_c_1`, `dh_c_2`, `dh_tgt`, `dh_src`, `dh_e10016`, `dh_e10028`, `dh_e5157`, `dh_obj`, `dh_target`
-FROM (
-SELECT *,
-  replaceRegexpAll(replaceRegexpAll(dh_a_target_host_0, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '') AS dh_a_target_host_0__new,
-  replaceRegexpAll(replaceRegexpAll(dh_a_target_host_1, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '') AS dh_a_target_host_1__new,
-  replaceRegexpAll(replaceRegexpAll(dh_a_target_host_2, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '') AS dh_a_target_host_2__new,
-  replaceRegexpAll(replaceRegexpAll(dh_a_target_host_3, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '') AS dh_a_target_host_3__new,
-  replaceRegexpAll(replaceRegexpAll(dh_a_target_host_4, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '') AS dh_a_target_host_4__new,
-  replaceRegexpAll(replaceRegexpAll(dh_a_source_ip_0, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '') AS dh_a_source_ip_0__new,
-  replaceRegexpAll(replaceRegexpAll(dh_a_source_ip_1, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '') AS dh_a_source_ip_1__new,
-  replaceRegexpAll(replaceRegexpAll(dh_a_source_host_0, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '') AS dh_a_source_host_0__new,
-  replaceRegexpAll(replaceRegexpAll(dh_a_source_host_1, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '') AS dh_a_source_host_1__new,
-  replaceRegexpAll(replaceRegexpAll(dh_a_source_host_2, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '') AS dh_a_source_host_2__new,
-  replaceRegexpAll(replaceRegexpAll(dh_a_account_0, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '') AS dh_a_account_0__new,
-  replaceRegexpAll(replaceRegexpAll(dh_a_account_1, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '') AS dh_a_account_1__new,
-  replaceRegexpAll(replaceRegexpAll(dh_a_account_2, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '') AS dh_a_account_2__new
-FROM (
-SELECT *,
+  multiIf((dh_s_inbound = 1), 1, 0) AS dh_ok_inbound,
+  multiIf((ifNull((dh_s_logon = 1), 0) AND ifNull((ifNull((dh_g_inbound = 1), 0) OR ifNull((dh_g_impacket_child = 1), 0) OR ifNull((dh_g_local_request = 1), 0)), 0)), 1, 0) AS dh_ok_logon,
+  multiIf((dh_s_local_request = 1), 1, 0) AS dh_ok_local_request,
+  multiIf((ifNull((dh_s_child = 1), 0) AND ifNull((ifNull((dh_g_inbound = 1), 0) OR ifNull((dh_g_local_request = 1), 0)), 0) AND ifNull((ifNull((dh_g_inbound = 1), 0) OR ifNull((dh_g_logon = 1), 0) OR ifNull((dh_g_local_request = 1), 0) OR ifNull((dh_g_impacket_child = 1), 0) OR ifNull((dh_g_source_request = 1), 0)), 0)), 1, 0) AS dh_ok_child,
+  multiIf((ifNull((dh_s_child_4688 = 1), 0) AND ifNull((ifNull((dh_g_inbound = 1), 0) OR ifNull((dh_g_local_request = 1), 0)), 0) AND ifNull((ifNull((dh_g_inbound = 1), 0) OR ifNull((dh_g_logon = 1), 0) OR ifNull((dh_g_local_request = 1), 0) OR ifNull((dh_g_impacket_child = 1), 0) OR ifNull((dh_g_source_request = 1), 0)), 0)), 1, 0) AS dh_ok_child_4688,
+  multiIf((dh_s_impacket_child = 1), 1, 0) AS dh_ok_impacket_child,
+  multiIf((ifNull((dh_s_source_connection = 1), 0) AND ifNull((ifNull((dh_g_inbound = 1), 0) OR ifNull((dh_g_source_request = 1), 0)), 0) AND ifNull((ifNull((dh_g_inbound = 1), 0) OR ifNull((dh_g_logon = 1), 0) OR ifNull((dh_g_local_request = 1), 0) OR ifNull((dh_g_impacket_child = 1), 0) OR ifNull((dh_g_source_request = 1), 0)), 0)), 1, 0) AS dh_ok_source_connection,
+  multiIf((ifNull((dh_s_source_request = 1), 0) AND ifNull((dh_g_source_connection = 1), 0)), 1, 0) AS dh_ok_source_request,
   multiIf((dh_ok_inbound = 1), multiIf((ifNull(isNotNull(`Computer`), 0) AND ifNull((NOT (ifNull((`Computer` = ''), 0) OR ifNull((`Computer` = '-'), 0))), 0)), `Computer`, NULL), NULL) AS dh_a_target_host_0,
   multiIf((dh_ok_child = 1), multiIf((ifNull(isNotNull(`Computer`), 0) AND ifNull((NOT (ifNull((`Computer` = ''), 0) OR ifNull((`Computer` = '-'), 0))), 0)), `Computer`, NULL), NULL) AS dh_a_target_host_1,
   multiIf((dh_ok_child_4688 = 1), multiIf((ifNull(isNotNull(`Computer`), 0) AND ifNull((NOT (ifNull((`Computer` = ''), 0) OR ifNull((`Computer` = '-'), 0))), 0)), `Computer`, NULL), NULL) AS dh_a_target_host_2,
@@ -139,19 +89,23 @@ SELECT *,
   multiIf((coalesce(`EventCode`, '') = '10028'), 1, 0) AS dh_e10028,
   multiIf((coalesce(`EventCode`, '') = '5157'), 1, 0) AS dh_e5157,
   multiIf((ifNull((coalesce(`EventCode`, '') = '10016'), 0) OR ifNull((coalesce(`EventCode`, '') = '10028'), 0)), coalesce(multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param4`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = '49b2791a-b1ae-4c90-9b8e-e860ba07f889'), 'MMC20', multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param4`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = '7e0423cd-1119-0928-900c-e6d4a52a0715'), 'MMC20', multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param4`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = '9ba05972-f6a8-11cf-a442-00a0c90a8f39'), 'ShellWindows', multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param4`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = 'c08afd90-f2a1-11d1-8455-00a0c91f3880'), 'ShellBrowserWindow', multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param4`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = '00024500-0000-0000-c000-000000000046'), 'Excel', multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param4`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = '00020812-0000-0000-c000-000000000046'), 'Excel', multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param4`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = '000209ff-0000-0000-c000-000000000046'), 'Word', multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param4`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = '0006f03a-0000-0000-c000-000000000046'), 'Outlook', multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param4`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = '91493441-5a91-11cf-8700-00aa0060263b'), 'PowerPoint', multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param4`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = '0002df01-0000-0000-c000-000000000046'), 'InternetExplorer', multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param4`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = '3050f4d8-98b5-11cf-bb82-00aa00bdce0b'), 'LethalHTA', multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param4`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = '000c1090-0000-0000-c000-000000000046'), 'MSI', multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param4`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = '000c101c-0000-0000-c000-000000000046'), 'MSI', multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param4`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = 'ab93b6f1-be76-4185-a488-a9001b105b94'), 'BaaUpdate', NULL)))))))))))))), multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param5`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = '49b2791a-b1ae-4c90-9b8e-e860ba07f889'), 'MMC20', multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param5`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = '7e0423cd-1119-0928-900c-e6d4a52a0715'), 'MMC20', multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param5`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = '9ba05972-f6a8-11cf-a442-00a0c90a8f39'), 'ShellWindows', multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param5`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = 'c08afd90-f2a1-11d1-8455-00a0c91f3880'), 'ShellBrowserWindow', multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param5`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = '00024500-0000-0000-c000-000000000046'), 'Excel', multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param5`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = '00020812-0000-0000-c000-000000000046'), 'Excel', multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param5`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = '000209ff-0000-0000-c000-000000000046'), 'Word', multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param5`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = '0006f03a-0000-0000-c000-000000000046'), 'Outlook', multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param5`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = '91493441-5a91-11cf-8700-00aa0060263b'), 'PowerPoint', multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param5`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = '0002df01-0000-0000-c000-000000000046'), 'InternetExplorer', multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param5`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = '3050f4d8-98b5-11cf-bb82-00aa00bdce0b'), 'LethalHTA', multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param5`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = '000c1090-0000-0000-c000-000000000046'), 'MSI', multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param5`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = '000c101c-0000-0000-c000-000000000046'), 'MSI', multiIf((replaceRegexpAll(lowerUTF8(replaceRegexpAll(coalesce(`param5`, ''), '^\\s+|\\s+$', '')), '[{}]', '') = 'ab93b6f1-be76-4185-a488-a9001b105b94'), 'BaaUpdate', NULL))))))))))))))), NULL) AS dh_obj,
+  multiIf((ifNull(((replaceRegexpAll(replaceRegexpAll(dh_a_target_host_0, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '')) = ''), 0) OR ifNull(((replaceRegexpAll(replaceRegexpAll(dh_a_target_host_0, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '')) = '-'), 0)), NULL, (replaceRegexpAll(replaceRegexpAll(dh_a_target_host_0, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', ''))) AS dh_a_target_host_0__c,
+  multiIf((ifNull(((replaceRegexpAll(replaceRegexpAll(dh_a_target_host_1, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '')) = ''), 0) OR ifNull(((replaceRegexpAll(replaceRegexpAll(dh_a_target_host_1, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '')) = '-'), 0)), NULL, (replaceRegexpAll(replaceRegexpAll(dh_a_target_host_1, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', ''))) AS dh_a_target_host_1__c,
+  multiIf((ifNull(((replaceRegexpAll(replaceRegexpAll(dh_a_target_host_2, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '')) = ''), 0) OR ifNull(((replaceRegexpAll(replaceRegexpAll(dh_a_target_host_2, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '')) = '-'), 0)), NULL, (replaceRegexpAll(replaceRegexpAll(dh_a_target_host_2, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', ''))) AS dh_a_target_host_2__c,
+  multiIf((ifNull(((replaceRegexpAll(replaceRegexpAll(dh_a_target_host_3, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '')) = ''), 0) OR ifNull(((replaceRegexpAll(replaceRegexpAll(dh_a_target_host_3, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '')) = '-'), 0)), NULL, (replaceRegexpAll(replaceRegexpAll(dh_a_target_host_3, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', ''))) AS dh_a_target_host_3__c,
+  multiIf((ifNull(((replaceRegexpAll(replaceRegexpAll(dh_a_target_host_4, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '')) = ''), 0) OR ifNull(((replaceRegexpAll(replaceRegexpAll(dh_a_target_host_4, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '')) = '-'), 0)), NULL, (replaceRegexpAll(replaceRegexpAll(dh_a_target_host_4, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', ''))) AS dh_a_target_host_4__c,
+  multiIf((ifNull(((replaceRegexpAll(replaceRegexpAll(dh_a_source_ip_0, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '')) = ''), 0) OR ifNull(((replaceRegexpAll(replaceRegexpAll(dh_a_source_ip_0, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '')) = '-'), 0)), NULL, (replaceRegexpAll(replaceRegexpAll(dh_a_source_ip_0, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', ''))) AS dh_a_source_ip_0__c,
+  multiIf((ifNull(((replaceRegexpAll(replaceRegexpAll(dh_a_source_ip_1, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '')) = ''), 0) OR ifNull(((replaceRegexpAll(replaceRegexpAll(dh_a_source_ip_1, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '')) = '-'), 0)), NULL, (replaceRegexpAll(replaceRegexpAll(dh_a_source_ip_1, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', ''))) AS dh_a_source_ip_1__c,
+  multiIf((ifNull(((replaceRegexpAll(replaceRegexpAll(dh_a_source_host_0, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '')) = ''), 0) OR ifNull(((replaceRegexpAll(replaceRegexpAll(dh_a_source_host_0, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '')) = '-'), 0)), NULL, (replaceRegexpAll(replaceRegexpAll(dh_a_source_host_0, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', ''))) AS dh_a_source_host_0__c,
+  multiIf((ifNull(((replaceRegexpAll(replaceRegexpAll(dh_a_source_host_1, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '')) = ''), 0) OR ifNull(((replaceRegexpAll(replaceRegexpAll(dh_a_source_host_1, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '')) = '-'), 0)), NULL, (replaceRegexpAll(replaceRegexpAll(dh_a_source_host_1, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', ''))) AS dh_a_source_host_1__c,
+  multiIf((ifNull(((replaceRegexpAll(replaceRegexpAll(dh_a_source_host_2, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '')) = ''), 0) OR ifNull(((replaceRegexpAll(replaceRegexpAll(dh_a_source_host_2, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '')) = '-'), 0)), NULL, (replaceRegexpAll(replaceRegexpAll(dh_a_source_host_2, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', ''))) AS dh_a_source_host_2__c,
+  multiIf((ifNull(((replaceRegexpAll(replaceRegexpAll(dh_a_account_0, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '')) = ''), 0) OR ifNull(((replaceRegexpAll(replaceRegexpAll(dh_a_account_0, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '')) = '-'), 0)), NULL, (replaceRegexpAll(replaceRegexpAll(dh_a_account_0, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', ''))) AS dh_a_account_0__c,
+  multiIf((ifNull(((replaceRegexpAll(replaceRegexpAll(dh_a_account_1, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '')) = ''), 0) OR ifNull(((replaceRegexpAll(replaceRegexpAll(dh_a_account_1, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '')) = '-'), 0)), NULL, (replaceRegexpAll(replaceRegexpAll(dh_a_account_1, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', ''))) AS dh_a_account_1__c,
+  multiIf((ifNull(((replaceRegexpAll(replaceRegexpAll(dh_a_account_2, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '')) = ''), 0) OR ifNull(((replaceRegexpAll(replaceRegexpAll(dh_a_account_2, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', '')) = '-'), 0)), NULL, (replaceRegexpAll(replaceRegexpAll(dh_a_account_2, '^\\s+|\\s+$', ''), '^\\\\+|\\\\+$', ''))) AS dh_a_account_2__c,
   coalesce(`Computer`, `host`) AS dh_target
 FROM (
-SELECT *,
-  multiIf((dh_s_inbound = 1), 1, 0) AS dh_ok_inbound,
-  multiIf((ifNull((dh_s_logon = 1), 0) AND ifNull((ifNull((dh_g_inbound = 1), 0) OR ifNull((dh_g_impacket_child = 1), 0) OR ifNull((dh_g_local_request = 1), 0)), 0)), 1, 0) AS dh_ok_logon,
-  multiIf((dh_s_local_request = 1), 1, 0) AS dh_ok_local_request,
-  multiIf((ifNull((dh_s_child = 1), 0) AND ifNull((ifNull((dh_g_inbound = 1), 0) OR ifNull((dh_g_local_request = 1), 0)), 0) AND ifNull((ifNull((dh_g_inbound = 1), 0) OR ifNull((dh_g_logon = 1), 0) OR ifNull((dh_g_local_request = 1), 0) OR ifNull((dh_g_impacket_child = 1), 0) OR ifNull((dh_g_source_request = 1), 0)), 0)), 1, 0) AS dh_ok_child,
-  multiIf((ifNull((dh_s_child_4688 = 1), 0) AND ifNull((ifNull((dh_g_inbound = 1), 0) OR ifNull((dh_g_local_request = 1), 0)), 0) AND ifNull((ifNull((dh_g_inbound = 1), 0) OR ifNull((dh_g_logon = 1), 0) OR ifNull((dh_g_local_request = 1), 0) OR ifNull((dh_g_impacket_child = 1), 0) OR ifNull((dh_g_source_request = 1), 0)), 0)), 1, 0) AS dh_ok_child_4688,
-  multiIf((dh_s_impacket_child = 1), 1, 0) AS dh_ok_impacket_child,
-  multiIf((ifNull((dh_s_source_connection = 1), 0) AND ifNull((ifNull((dh_g_inbound = 1), 0) OR ifNull((dh_g_source_request = 1), 0)), 0) AND ifNull((ifNull((dh_g_inbound = 1), 0) OR ifNull((dh_g_logon = 1), 0) OR ifNull((dh_g_local_request = 1), 0) OR ifNull((dh_g_impacket_child = 1), 0) OR ifNull((dh_g_source_request = 1), 0)), 0)), 1, 0) AS dh_ok_source_connection,
-  multiIf((ifNull((dh_s_source_request = 1), 0) AND ifNull((dh_g_source_connection = 1), 0)), 1, 0) AS dh_ok_source_request
-FROM (
-SELECT tupleElement(dh_r, 1) AS `dh_t`,
+SELECT dh_part,
+  tupleElement(dh_r, 1) AS `dh_t`,
   tupleElement(dh_r, 2) AS `dh_ev`,
   tupleElement(dh_r, 3) AS `EventCode`,
   tupleElement(dh_r, 4) AS `CommandLine`,
@@ -179,921 +133,52 @@ SELECT tupleElement(dh_r, 1) AS `dh_t`,
   tupleElement(dh_r, 26) AS `dh_host`,
   tupleElement(dh_r, 27) AS `dh_peer_ip`,
   tupleElement(dh_r, 28) AS `dh_peer_host`,
-  tupleElement(dh_r, 29) AS `dh_part`,
-  tupleElement(dh_r, 30) AS `dh_k_proc`,
-  tupleElement(dh_r, 31) AS `dh_k_ip`,
-  tupleElement(dh_r, 32) AS `dh_k_tip`,
-  tupleElement(dh_r, 33) AS `dh_k_pid`,
-  tupleElement(dh_r, 34) AS `dh_k_sproc`,
-  tupleElement(dh_r, 35) AS `dh_win`,
-  tupleElement(dh_r, 36) AS `dh_seq`,
-  tupleElement(dh_r, 37) AS `dh_wid`,
-  tupleElement(dh_r, 38) AS `dh_hub`,
-  tupleElement(dh_r, 39) AS `dh_nokey`,
-  tupleElement(dh_r, 40) AS `dh_hubbed`,
-  tupleElement(dh_r, 41) AS `dh_hubfirst`,
-  tupleElement(dh_r, 42) AS `dh_lab`,
-  tupleElement(dh_r, 43) AS `dh_hubmin`,
-  dh_agg0 AS dh_g_inbound,
-  dh_agg1 AS dh_g_logon,
-  dh_agg2 AS dh_g_local_request,
-  dh_agg3 AS dh_g_child,
-  dh_agg4 AS dh_g_child_4688,
-  dh_agg5 AS dh_g_impacket_child,
-  dh_agg6 AS dh_g_source_connection,
-  dh_agg7 AS dh_g_source_request
-FROM (
-SELECT groupArray(tuple(`dh_t`, `dh_ev`, `EventCode`, `CommandLine`, `ScriptBlockText`, `Payload`, `Computer`, `host`, `IpAddress`, `WorkstationName`, `param4`, `param5`, `TargetDomainName`, `TargetUserName`, `User`, `SubjectDomainName`, `SubjectUserName`, `dh_s_inbound`, `dh_s_logon`, `dh_s_local_request`, `dh_s_child`, `dh_s_child_4688`, `dh_s_impacket_child`, `dh_s_source_connection`, `dh_s_source_request`, `dh_host`, `dh_peer_ip`, `dh_peer_host`, `dh_part`, `dh_k_proc`, `dh_k_ip`, `dh_k_tip`, `dh_k_pid`, `dh_k_sproc`, `dh_win`, `dh_seq`, `dh_wid`, `dh_hub`, `dh_nokey`, `dh_hubbed`, `dh_hubfirst`, `dh_lab`, `dh_hubmin`)) AS dh_a,
-  max(dh_s_inbound) AS dh_agg0,
-  max(dh_s_logon) AS dh_agg1,
-  max(dh_s_local_request) AS dh_agg2,
-  max(dh_s_child) AS dh_agg3,
-  max(dh_s_child_4688) AS dh_agg4,
-  max(dh_s_impacket_child) AS dh_agg5,
-  max(dh_s_source_connection) AS dh_agg6,
-  max(dh_s_source_request) AS dh_agg7
-FROM (
-SELECT `dh_t`, `dh_ev`, `EventCode`, `CommandLine`, `ScriptBlockText`, `Payload`, `Computer`, `host`, `IpAddress`, `WorkstationName`, `param4`, `param5`, `TargetDomainName`, `TargetUserName`, `User`, `SubjectDomainName`, `SubjectUserName`, `dh_s_inbound`, `dh_s_logon`, `dh_s_local_request`, `dh_s_child`, `dh_s_child_4688`, `dh_s_impacket_child`, `dh_s_source_connection`, `dh_s_source_request`, `dh_host`, `dh_peer_ip`, `dh_peer_host`, `dh_part`, `dh_k_proc`, `dh_k_ip`, `dh_k_tip`, `dh_k_pid`, `dh_k_sproc`, `dh_win`, `dh_seq`, `dh_wid`, `dh_hub`, `dh_nokey`, `dh_hubbed`, `dh_hubfirst`, dh_lab__new AS dh_lab, `dh_hubmin`
+  tupleElement(dh_r, 29) AS `dh_k_proc`,
+  tupleElement(dh_r, 30) AS `dh_k_ip`,
+  tupleElement(dh_r, 31) AS `dh_k_tip`,
+  tupleElement(dh_r, 32) AS `dh_k_pid`,
+  tupleElement(dh_r, 33) AS `dh_k_sproc`,
+  dh_lab, dh_seq, dh_g_inbound, dh_g_logon, dh_g_local_request, dh_g_child, dh_g_child_4688, dh_g_impacket_child, dh_g_source_connection, dh_g_source_request
 FROM (
 SELECT *,
-  multiIf(dh_hubbed = 1, dh_hubmin, dh_lab) AS dh_lab__new
-FROM (
-SELECT tupleElement(dh_r, 1) AS `dh_t`,
-  tupleElement(dh_r, 2) AS `dh_ev`,
-  tupleElement(dh_r, 3) AS `EventCode`,
-  tupleElement(dh_r, 4) AS `CommandLine`,
-  tupleElement(dh_r, 5) AS `ScriptBlockText`,
-  tupleElement(dh_r, 6) AS `Payload`,
-  tupleElement(dh_r, 7) AS `Computer`,
-  tupleElement(dh_r, 8) AS `host`,
-  tupleElement(dh_r, 9) AS `IpAddress`,
-  tupleElement(dh_r, 10) AS `WorkstationName`,
-  tupleElement(dh_r, 11) AS `param4`,
-  tupleElement(dh_r, 12) AS `param5`,
-  tupleElement(dh_r, 13) AS `TargetDomainName`,
-  tupleElement(dh_r, 14) AS `TargetUserName`,
-  tupleElement(dh_r, 15) AS `User`,
-  tupleElement(dh_r, 16) AS `SubjectDomainName`,
-  tupleElement(dh_r, 17) AS `SubjectUserName`,
-  tupleElement(dh_r, 18) AS `dh_s_inbound`,
-  tupleElement(dh_r, 19) AS `dh_s_logon`,
-  tupleElement(dh_r, 20) AS `dh_s_local_request`,
-  tupleElement(dh_r, 21) AS `dh_s_child`,
-  tupleElement(dh_r, 22) AS `dh_s_child_4688`,
-  tupleElement(dh_r, 23) AS `dh_s_impacket_child`,
-  tupleElement(dh_r, 24) AS `dh_s_source_connection`,
-  tupleElement(dh_r, 25) AS `dh_s_source_request`,
-  tupleElement(dh_r, 26) AS `dh_host`,
-  tupleElement(dh_r, 27) AS `dh_peer_ip`,
-  tupleElement(dh_r, 28) AS `dh_peer_host`,
-  tupleElement(dh_r, 29) AS `dh_part`,
-  tupleElement(dh_r, 30) AS `dh_k_proc`,
-  tupleElement(dh_r, 31) AS `dh_k_ip`,
-  tupleElement(dh_r, 32) AS `dh_k_tip`,
-  tupleElement(dh_r, 33) AS `dh_k_pid`,
-  tupleElement(dh_r, 34) AS `dh_k_sproc`,
-  tupleElement(dh_r, 35) AS `dh_win`,
-  tupleElement(dh_r, 36) AS `dh_seq`,
-  tupleElement(dh_r, 37) AS `dh_wid`,
-  tupleElement(dh_r, 38) AS `dh_hub`,
-  tupleElement(dh_r, 39) AS `dh_nokey`,
-  tupleElement(dh_r, 40) AS `dh_hubbed`,
-  tupleElement(dh_r, 41) AS `dh_hubfirst`,
-  tupleElement(dh_r, 42) AS `dh_lab`,
-  dh_agg0 AS dh_hubmin
-FROM (
-SELECT groupArray(tuple(`dh_t`, `dh_ev`, `EventCode`, `CommandLine`, `ScriptBlockText`, `Payload`, `Computer`, `host`, `IpAddress`, `WorkstationName`, `param4`, `param5`, `TargetDomainName`, `TargetUserName`, `User`, `SubjectDomainName`, `SubjectUserName`, `dh_s_inbound`, `dh_s_logon`, `dh_s_local_request`, `dh_s_child`, `dh_s_child_4688`, `dh_s_impacket_child`, `dh_s_source_connection`, `dh_s_source_request`, `dh_host`, `dh_peer_ip`, `dh_peer_host`, `dh_part`, `dh_k_proc`, `dh_k_ip`, `dh_k_tip`, `dh_k_pid`, `dh_k_sproc`, `dh_win`, `dh_seq`, `dh_wid`, `dh_hub`, `dh_nokey`, `dh_hubbed`, `dh_hubfirst`, `dh_lab`)) AS dh_a,
-  min(dh_lab) AS dh_agg0
-FROM (
-SELECT tupleElement(dh_r, 1) AS `dh_t`,
-  tupleElement(dh_r, 2) AS `dh_ev`,
-  tupleElement(dh_r, 3) AS `EventCode`,
-  tupleElement(dh_r, 4) AS `CommandLine`,
-  tupleElement(dh_r, 5) AS `ScriptBlockText`,
-  tupleElement(dh_r, 6) AS `Payload`,
-  tupleElement(dh_r, 7) AS `Computer`,
-  tupleElement(dh_r, 8) AS `host`,
-  tupleElement(dh_r, 9) AS `IpAddress`,
-  tupleElement(dh_r, 10) AS `WorkstationName`,
-  tupleElement(dh_r, 11) AS `param4`,
-  tupleElement(dh_r, 12) AS `param5`,
-  tupleElement(dh_r, 13) AS `TargetDomainName`,
-  tupleElement(dh_r, 14) AS `TargetUserName`,
-  tupleElement(dh_r, 15) AS `User`,
-  tupleElement(dh_r, 16) AS `SubjectDomainName`,
-  tupleElement(dh_r, 17) AS `SubjectUserName`,
-  tupleElement(dh_r, 18) AS `dh_s_inbound`,
-  tupleElement(dh_r, 19) AS `dh_s_logon`,
-  tupleElement(dh_r, 20) AS `dh_s_local_request`,
-  tupleElement(dh_r, 21) AS `dh_s_child`,
-  tupleElement(dh_r, 22) AS `dh_s_child_4688`,
-  tupleElement(dh_r, 23) AS `dh_s_impacket_child`,
-  tupleElement(dh_r, 24) AS `dh_s_source_connection`,
-  tupleElement(dh_r, 25) AS `dh_s_source_request`,
-  tupleElement(dh_r, 26) AS `dh_host`,
-  tupleElement(dh_r, 27) AS `dh_peer_ip`,
-  tupleElement(dh_r, 28) AS `dh_peer_host`,
-  tupleElement(dh_r, 29) AS `dh_part`,
-  tupleElement(dh_r, 30) AS `dh_k_proc`,
-  tupleElement(dh_r, 31) AS `dh_k_ip`,
-  tupleElement(dh_r, 32) AS `dh_k_tip`,
-  tupleElement(dh_r, 33) AS `dh_k_pid`,
-  tupleElement(dh_r, 34) AS `dh_k_sproc`,
-  tupleElement(dh_r, 35) AS `dh_win`,
-  tupleElement(dh_r, 36) AS `dh_seq`,
-  tupleElement(dh_r, 37) AS `dh_wid`,
-  tupleElement(dh_r, 38) AS `dh_hub`,
-  tupleElement(dh_r, 39) AS `dh_nokey`,
-  tupleElement(dh_r, 40) AS `dh_hubbed`,
-  tupleElement(dh_r, 41) AS `dh_hubfirst`,
-  dh_agg0 AS dh_lab
-FROM (
-SELECT groupArray(tuple(`dh_t`, `dh_ev`, `EventCode`, `CommandLine`, `ScriptBlockText`, `Payload`, `Computer`, `host`, `IpAddress`, `WorkstationName`, `param4`, `param5`, `TargetDomainName`, `TargetUserName`, `User`, `SubjectDomainName`, `SubjectUserName`, `dh_s_inbound`, `dh_s_logon`, `dh_s_local_request`, `dh_s_child`, `dh_s_child_4688`, `dh_s_impacket_child`, `dh_s_source_connection`, `dh_s_source_request`, `dh_host`, `dh_peer_ip`, `dh_peer_host`, `dh_part`, `dh_k_proc`, `dh_k_ip`, `dh_k_tip`, `dh_k_pid`, `dh_k_sproc`, `dh_win`, `dh_seq`, `dh_wid`, `dh_hub`, `dh_nokey`, `dh_hubbed`, `dh_hubfirst`)) AS dh_a,
-  min(dh_lab) AS dh_agg0
-FROM (
-SELECT tupleElement(dh_r, 1) AS `dh_t`,
-  tupleElement(dh_r, 2) AS `dh_ev`,
-  tupleElement(dh_r, 3) AS `EventCode`,
-  tupleElement(dh_r, 4) AS `CommandLine`,
-  tupleElement(dh_r, 5) AS `ScriptBlockText`,
-  tupleElement(dh_r, 6) AS `Payload`,
-  tupleElement(dh_r, 7) AS `Computer`,
-  tupleElement(dh_r, 8) AS `host`,
-  tupleElement(dh_r, 9) AS `IpAddress`,
-  tupleElement(dh_r, 10) AS `WorkstationName`,
-  tupleElement(dh_r, 11) AS `param4`,
-  tupleElement(dh_r, 12) AS `param5`,
-  tupleElement(dh_r, 13) AS `TargetDomainName`,
-  tupleElement(dh_r, 14) AS `TargetUserName`,
-  tupleElement(dh_r, 15) AS `User`,
-  tupleElement(dh_r, 16) AS `SubjectDomainName`,
-  tupleElement(dh_r, 17) AS `SubjectUserName`,
-  tupleElement(dh_r, 18) AS `dh_s_inbound`,
-  tupleElement(dh_r, 19) AS `dh_s_logon`,
-  tupleElement(dh_r, 20) AS `dh_s_local_request`,
-  tupleElement(dh_r, 21) AS `dh_s_child`,
-  tupleElement(dh_r, 22) AS `dh_s_child_4688`,
-  tupleElement(dh_r, 23) AS `dh_s_impacket_child`,
-  tupleElement(dh_r, 24) AS `dh_s_source_connection`,
-  tupleElement(dh_r, 25) AS `dh_s_source_request`,
-  tupleElement(dh_r, 26) AS `dh_host`,
-  tupleElement(dh_r, 27) AS `dh_peer_ip`,
-  tupleElement(dh_r, 28) AS `dh_peer_host`,
-  tupleElement(dh_r, 29) AS `dh_part`,
-  tupleElement(dh_r, 30) AS `dh_k_proc`,
-  tupleElement(dh_r, 31) AS `dh_k_ip`,
-  tupleElement(dh_r, 32) AS `dh_k_tip`,
-  tupleElement(dh_r, 33) AS `dh_k_pid`,
-  tupleElement(dh_r, 34) AS `dh_k_sproc`,
-  tupleElement(dh_r, 35) AS `dh_win`,
-  tupleElement(dh_r, 36) AS `dh_seq`,
-  tupleElement(dh_r, 37) AS `dh_wid`,
-  tupleElement(dh_r, 38) AS `dh_hub`,
-  tupleElement(dh_r, 39) AS `dh_nokey`,
-  tupleElement(dh_r, 40) AS `dh_hubbed`,
-  tupleElement(dh_r, 41) AS `dh_hubfirst`,
-  dh_agg0 AS dh_lab
-FROM (
-SELECT groupArray(tuple(`dh_t`, `dh_ev`, `EventCode`, `CommandLine`, `ScriptBlockText`, `Payload`, `Computer`, `host`, `IpAddress`, `WorkstationName`, `param4`, `param5`, `TargetDomainName`, `TargetUserName`, `User`, `SubjectDomainName`, `SubjectUserName`, `dh_s_inbound`, `dh_s_logon`, `dh_s_local_request`, `dh_s_child`, `dh_s_child_4688`, `dh_s_impacket_child`, `dh_s_source_connection`, `dh_s_source_request`, `dh_host`, `dh_peer_ip`, `dh_peer_host`, `dh_part`, `dh_k_proc`, `dh_k_ip`, `dh_k_tip`, `dh_k_pid`, `dh_k_sproc`, `dh_win`, `dh_seq`, `dh_wid`, `dh_hub`, `dh_nokey`, `dh_hubbed`, `dh_hubfirst`)) AS dh_a,
-  min(dh_lab) AS dh_agg0
-FROM (
-SELECT tupleElement(dh_r, 1) AS `dh_t`,
-  tupleElement(dh_r, 2) AS `dh_ev`,
-  tupleElement(dh_r, 3) AS `EventCode`,
-  tupleElement(dh_r, 4) AS `CommandLine`,
-  tupleElement(dh_r, 5) AS `ScriptBlockText`,
-  tupleElement(dh_r, 6) AS `Payload`,
-  tupleElement(dh_r, 7) AS `Computer`,
-  tupleElement(dh_r, 8) AS `host`,
-  tupleElement(dh_r, 9) AS `IpAddress`,
-  tupleElement(dh_r, 10) AS `WorkstationName`,
-  tupleElement(dh_r, 11) AS `param4`,
-  tupleElement(dh_r, 12) AS `param5`,
-  tupleElement(dh_r, 13) AS `TargetDomainName`,
-  tupleElement(dh_r, 14) AS `TargetUserName`,
-  tupleElement(dh_r, 15) AS `User`,
-  tupleElement(dh_r, 16) AS `SubjectDomainName`,
-  tupleElement(dh_r, 17) AS `SubjectUserName`,
-  tupleElement(dh_r, 18) AS `dh_s_inbound`,
-  tupleElement(dh_r, 19) AS `dh_s_logon`,
-  tupleElement(dh_r, 20) AS `dh_s_local_request`,
-  tupleElement(dh_r, 21) AS `dh_s_child`,
-  tupleElement(dh_r, 22) AS `dh_s_child_4688`,
-  tupleElement(dh_r, 23) AS `dh_s_impacket_child`,
-  tupleElement(dh_r, 24) AS `dh_s_source_connection`,
-  tupleElement(dh_r, 25) AS `dh_s_source_request`,
-  tupleElement(dh_r, 26) AS `dh_host`,
-  tupleElement(dh_r, 27) AS `dh_peer_ip`,
-  tupleElement(dh_r, 28) AS `dh_peer_host`,
-  tupleElement(dh_r, 29) AS `dh_part`,
-  tupleElement(dh_r, 30) AS `dh_k_proc`,
-  tupleElement(dh_r, 31) AS `dh_k_ip`,
-  tupleElement(dh_r, 32) AS `dh_k_tip`,
-  tupleElement(dh_r, 33) AS `dh_k_pid`,
-  tupleElement(dh_r, 34) AS `dh_k_sproc`,
-  tupleElement(dh_r, 35) AS `dh_win`,
-  tupleElement(dh_r, 36) AS `dh_seq`,
-  tupleElement(dh_r, 37) AS `dh_wid`,
-  tupleElement(dh_r, 38) AS `dh_hub`,
-  tupleElement(dh_r, 39) AS `dh_nokey`,
-  tupleElement(dh_r, 40) AS `dh_hubbed`,
-  tupleElement(dh_r, 41) AS `dh_hubfirst`,
-  dh_agg0 AS dh_lab
-FROM (
-SELECT groupArray(tuple(`dh_t`, `dh_ev`, `EventCode`, `CommandLine`, `ScriptBlockText`, `Payload`, `Computer`, `host`, `IpAddress`, `WorkstationName`, `param4`, `param5`, `TargetDomainName`, `TargetUserName`, `User`, `SubjectDomainName`, `SubjectUserName`, `dh_s_inbound`, `dh_s_logon`, `dh_s_local_request`, `dh_s_child`, `dh_s_child_4688`, `dh_s_impacket_child`, `dh_s_source_connection`, `dh_s_source_request`, `dh_host`, `dh_peer_ip`, `dh_peer_host`, `dh_part`, `dh_k_proc`, `dh_k_ip`, `dh_k_tip`, `dh_k_pid`, `dh_k_sproc`, `dh_win`, `dh_seq`, `dh_wid`, `dh_hub`, `dh_nokey`, `dh_hubbed`, `dh_hubfirst`)) AS dh_a,
-  min(dh_lab) AS dh_agg0
-FROM (
-SELECT tupleElement(dh_r, 1) AS `dh_t`,
-  tupleElement(dh_r, 2) AS `dh_ev`,
-  tupleElement(dh_r, 3) AS `EventCode`,
-  tupleElement(dh_r, 4) AS `CommandLine`,
-  tupleElement(dh_r, 5) AS `ScriptBlockText`,
-  tupleElement(dh_r, 6) AS `Payload`,
-  tupleElement(dh_r, 7) AS `Computer`,
-  tupleElement(dh_r, 8) AS `host`,
-  tupleElement(dh_r, 9) AS `IpAddress`,
-  tupleElement(dh_r, 10) AS `WorkstationName`,
-  tupleElement(dh_r, 11) AS `param4`,
-  tupleElement(dh_r, 12) AS `param5`,
-  tupleElement(dh_r, 13) AS `TargetDomainName`,
-  tupleElement(dh_r, 14) AS `TargetUserName`,
-  tupleElement(dh_r, 15) AS `User`,
-  tupleElement(dh_r, 16) AS `SubjectDomainName`,
-  tupleElement(dh_r, 17) AS `SubjectUserName`,
-  tupleElement(dh_r, 18) AS `dh_s_inbound`,
-  tupleElement(dh_r, 19) AS `dh_s_logon`,
-  tupleElement(dh_r, 20) AS `dh_s_local_request`,
-  tupleElement(dh_r, 21) AS `dh_s_child`,
-  tupleElement(dh_r, 22) AS `dh_s_child_4688`,
-  tupleElement(dh_r, 23) AS `dh_s_impacket_child`,
-  tupleElement(dh_r, 24) AS `dh_s_source_connection`,
-  tupleElement(dh_r, 25) AS `dh_s_source_request`,
-  tupleElement(dh_r, 26) AS `dh_host`,
-  tupleElement(dh_r, 27) AS `dh_peer_ip`,
-  tupleElement(dh_r, 28) AS `dh_peer_host`,
-  tupleElement(dh_r, 29) AS `dh_part`,
-  tupleElement(dh_r, 30) AS `dh_k_proc`,
-  tupleElement(dh_r, 31) AS `dh_k_ip`,
-  tupleElement(dh_r, 32) AS `dh_k_tip`,
-  tupleElement(dh_r, 33) AS `dh_k_pid`,
-  tupleElement(dh_r, 34) AS `dh_k_sproc`,
-  tupleElement(dh_r, 35) AS `dh_win`,
-  tupleElement(dh_r, 36) AS `dh_seq`,
-  tupleElement(dh_r, 37) AS `dh_wid`,
-  tupleElement(dh_r, 38) AS `dh_hub`,
-  tupleElement(dh_r, 39) AS `dh_nokey`,
-  tupleElement(dh_r, 40) AS `dh_hubbed`,
-  tupleElement(dh_r, 41) AS `dh_hubfirst`,
-  dh_agg0 AS dh_lab
-FROM (
-SELECT groupArray(tuple(`dh_t`, `dh_ev`, `EventCode`, `CommandLine`, `ScriptBlockText`, `Payload`, `Computer`, `host`, `IpAddress`, `WorkstationName`, `param4`, `param5`, `TargetDomainName`, `TargetUserName`, `User`, `SubjectDomainName`, `SubjectUserName`, `dh_s_inbound`, `dh_s_logon`, `dh_s_local_request`, `dh_s_child`, `dh_s_child_4688`, `dh_s_impacket_child`, `dh_s_source_connection`, `dh_s_source_request`, `dh_host`, `dh_peer_ip`, `dh_peer_host`, `dh_part`, `dh_k_proc`, `dh_k_ip`, `dh_k_tip`, `dh_k_pid`, `dh_k_sproc`, `dh_win`, `dh_seq`, `dh_wid`, `dh_hub`, `dh_nokey`, `dh_hubbed`, `dh_hubfirst`)) AS dh_a,
-  min(dh_lab) AS dh_agg0
-FROM (
-SELECT tupleElement(dh_r, 1) AS `dh_t`,
-  tupleElement(dh_r, 2) AS `dh_ev`,
-  tupleElement(dh_r, 3) AS `EventCode`,
-  tupleElement(dh_r, 4) AS `CommandLine`,
-  tupleElement(dh_r, 5) AS `ScriptBlockText`,
-  tupleElement(dh_r, 6) AS `Payload`,
-  tupleElement(dh_r, 7) AS `Computer`,
-  tupleElement(dh_r, 8) AS `host`,
-  tupleElement(dh_r, 9) AS `IpAddress`,
-  tupleElement(dh_r, 10) AS `WorkstationName`,
-  tupleElement(dh_r, 11) AS `param4`,
-  tupleElement(dh_r, 12) AS `param5`,
-  tupleElement(dh_r, 13) AS `TargetDomainName`,
-  tupleElement(dh_r, 14) AS `TargetUserName`,
-  tupleElement(dh_r, 15) AS `User`,
-  tupleElement(dh_r, 16) AS `SubjectDomainName`,
-  tupleElement(dh_r, 17) AS `SubjectUserName`,
-  tupleElement(dh_r, 18) AS `dh_s_inbound`,
-  tupleElement(dh_r, 19) AS `dh_s_logon`,
-  tupleElement(dh_r, 20) AS `dh_s_local_request`,
-  tupleElement(dh_r, 21) AS `dh_s_child`,
-  tupleElement(dh_r, 22) AS `dh_s_child_4688`,
-  tupleElement(dh_r, 23) AS `dh_s_impacket_child`,
-  tupleElement(dh_r, 24) AS `dh_s_source_connection`,
-  tupleElement(dh_r, 25) AS `dh_s_source_request`,
-  tupleElement(dh_r, 26) AS `dh_host`,
-  tupleElement(dh_r, 27) AS `dh_peer_ip`,
-  tupleElement(dh_r, 28) AS `dh_peer_host`,
-  tupleElement(dh_r, 29) AS `dh_part`,
-  tupleElement(dh_r, 30) AS `dh_k_proc`,
-  tupleElement(dh_r, 31) AS `dh_k_ip`,
-  tupleElement(dh_r, 32) AS `dh_k_tip`,
-  tupleElement(dh_r, 33) AS `dh_k_pid`,
-  tupleElement(dh_r, 34) AS `dh_k_sproc`,
-  tupleElement(dh_r, 35) AS `dh_win`,
-  tupleElement(dh_r, 36) AS `dh_seq`,
-  tupleElement(dh_r, 37) AS `dh_wid`,
-  tupleElement(dh_r, 38) AS `dh_hub`,
-  tupleElement(dh_r, 39) AS `dh_nokey`,
-  tupleElement(dh_r, 40) AS `dh_hubbed`,
-  tupleElement(dh_r, 41) AS `dh_hubfirst`,
-  dh_agg0 AS dh_lab
-FROM (
-SELECT groupArray(tuple(`dh_t`, `dh_ev`, `EventCode`, `CommandLine`, `ScriptBlockText`, `Payload`, `Computer`, `host`, `IpAddress`, `WorkstationName`, `param4`, `param5`, `TargetDomainName`, `TargetUserName`, `User`, `SubjectDomainName`, `SubjectUserName`, `dh_s_inbound`, `dh_s_logon`, `dh_s_local_request`, `dh_s_child`, `dh_s_child_4688`, `dh_s_impacket_child`, `dh_s_source_connection`, `dh_s_source_request`, `dh_host`, `dh_peer_ip`, `dh_peer_host`, `dh_part`, `dh_k_proc`, `dh_k_ip`, `dh_k_tip`, `dh_k_pid`, `dh_k_sproc`, `dh_win`, `dh_seq`, `dh_wid`, `dh_hub`, `dh_nokey`, `dh_hubbed`, `dh_hubfirst`)) AS dh_a,
-  min(dh_lab) AS dh_agg0
-FROM (
-SELECT tupleElement(dh_r, 1) AS `dh_t`,
-  tupleElement(dh_r, 2) AS `dh_ev`,
-  tupleElement(dh_r, 3) AS `EventCode`,
-  tupleElement(dh_r, 4) AS `CommandLine`,
-  tupleElement(dh_r, 5) AS `ScriptBlockText`,
-  tupleElement(dh_r, 6) AS `Payload`,
-  tupleElement(dh_r, 7) AS `Computer`,
-  tupleElement(dh_r, 8) AS `host`,
-  tupleElement(dh_r, 9) AS `IpAddress`,
-  tupleElement(dh_r, 10) AS `WorkstationName`,
-  tupleElement(dh_r, 11) AS `param4`,
-  tupleElement(dh_r, 12) AS `param5`,
-  tupleElement(dh_r, 13) AS `TargetDomainName`,
-  tupleElement(dh_r, 14) AS `TargetUserName`,
-  tupleElement(dh_r, 15) AS `User`,
-  tupleElement(dh_r, 16) AS `SubjectDomainName`,
-  tupleElement(dh_r, 17) AS `SubjectUserName`,
-  tupleElement(dh_r, 18) AS `dh_s_inbound`,
-  tupleElement(dh_r, 19) AS `dh_s_logon`,
-  tupleElement(dh_r, 20) AS `dh_s_local_request`,
-  tupleElement(dh_r, 21) AS `dh_s_child`,
-  tupleElement(dh_r, 22) AS `dh_s_child_4688`,
-  tupleElement(dh_r, 23) AS `dh_s_impacket_child`,
-  tupleElement(dh_r, 24) AS `dh_s_source_connection`,
-  tupleElement(dh_r, 25) AS `dh_s_source_request`,
-  tupleElement(dh_r, 26) AS `dh_host`,
-  tupleElement(dh_r, 27) AS `dh_peer_ip`,
-  tupleElement(dh_r, 28) AS `dh_peer_host`,
-  tupleElement(dh_r, 29) AS `dh_part`,
-  tupleElement(dh_r, 30) AS `dh_k_proc`,
-  tupleElement(dh_r, 31) AS `dh_k_ip`,
-  tupleElement(dh_r, 32) AS `dh_k_tip`,
-  tupleElement(dh_r, 33) AS `dh_k_pid`,
-  tupleElement(dh_r, 34) AS `dh_k_sproc`,
-  tupleElement(dh_r, 35) AS `dh_win`,
-  tupleElement(dh_r, 36) AS `dh_seq`,
-  tupleElement(dh_r, 37) AS `dh_wid`,
-  tupleElement(dh_r, 38) AS `dh_hub`,
-  tupleElement(dh_r, 39) AS `dh_nokey`,
-  tupleElement(dh_r, 40) AS `dh_hubbed`,
-  tupleElement(dh_r, 41) AS `dh_hubfirst`,
-  dh_agg0 AS dh_lab
-FROM (
-SELECT groupArray(tuple(`dh_t`, `dh_ev`, `EventCode`, `CommandLine`, `ScriptBlockText`, `Payload`, `Computer`, `host`, `IpAddress`, `WorkstationName`, `param4`, `param5`, `TargetDomainName`, `TargetUserName`, `User`, `SubjectDomainName`, `SubjectUserName`, `dh_s_inbound`, `dh_s_logon`, `dh_s_local_request`, `dh_s_child`, `dh_s_child_4688`, `dh_s_impacket_child`, `dh_s_source_connection`, `dh_s_source_request`, `dh_host`, `dh_peer_ip`, `dh_peer_host`, `dh_part`, `dh_k_proc`, `dh_k_ip`, `dh_k_tip`, `dh_k_pid`, `dh_k_sproc`, `dh_win`, `dh_seq`, `dh_wid`, `dh_hub`, `dh_nokey`, `dh_hubbed`, `dh_hubfirst`)) AS dh_a,
-  min(dh_lab) AS dh_agg0
-FROM (
-SELECT tupleElement(dh_r, 1) AS `dh_t`,
-  tupleElement(dh_r, 2) AS `dh_ev`,
-  tupleElement(dh_r, 3) AS `EventCode`,
-  tupleElement(dh_r, 4) AS `CommandLine`,
-  tupleElement(dh_r, 5) AS `ScriptBlockText`,
-  tupleElement(dh_r, 6) AS `Payload`,
-  tupleElement(dh_r, 7) AS `Computer`,
-  tupleElement(dh_r, 8) AS `host`,
-  tupleElement(dh_r, 9) AS `IpAddress`,
-  tupleElement(dh_r, 10) AS `WorkstationName`,
-  tupleElement(dh_r, 11) AS `param4`,
-  tupleElement(dh_r, 12) AS `param5`,
-  tupleElement(dh_r, 13) AS `TargetDomainName`,
-  tupleElement(dh_r, 14) AS `TargetUserName`,
-  tupleElement(dh_r, 15) AS `User`,
-  tupleElement(dh_r, 16) AS `SubjectDomainName`,
-  tupleElement(dh_r, 17) AS `SubjectUserName`,
-  tupleElement(dh_r, 18) AS `dh_s_inbound`,
-  tupleElement(dh_r, 19) AS `dh_s_logon`,
-  tupleElement(dh_r, 20) AS `dh_s_local_request`,
-  tupleElement(dh_r, 21) AS `dh_s_child`,
-  tupleElement(dh_r, 22) AS `dh_s_child_4688`,
-  tupleElement(dh_r, 23) AS `dh_s_impacket_child`,
-  tupleElement(dh_r, 24) AS `dh_s_source_connection`,
-  tupleElement(dh_r, 25) AS `dh_s_source_request`,
-  tupleElement(dh_r, 26) AS `dh_host`,
-  tupleElement(dh_r, 27) AS `dh_peer_ip`,
-  tupleElement(dh_r, 28) AS `dh_peer_host`,
-  tupleElement(dh_r, 29) AS `dh_part`,
-  tupleElement(dh_r, 30) AS `dh_k_proc`,
-  tupleElement(dh_r, 31) AS `dh_k_ip`,
-  tupleElement(dh_r, 32) AS `dh_k_tip`,
-  tupleElement(dh_r, 33) AS `dh_k_pid`,
-  tupleElement(dh_r, 34) AS `dh_k_sproc`,
-  tupleElement(dh_r, 35) AS `dh_win`,
-  tupleElement(dh_r, 36) AS `dh_seq`,
-  tupleElement(dh_r, 37) AS `dh_wid`,
-  tupleElement(dh_r, 38) AS `dh_hub`,
-  tupleElement(dh_r, 39) AS `dh_nokey`,
-  tupleElement(dh_r, 40) AS `dh_hubbed`,
-  tupleElement(dh_r, 41) AS `dh_hubfirst`,
-  dh_agg0 AS dh_lab
-FROM (
-SELECT groupArray(tuple(`dh_t`, `dh_ev`, `EventCode`, `CommandLine`, `ScriptBlockText`, `Payload`, `Computer`, `host`, `IpAddress`, `WorkstationName`, `param4`, `param5`, `TargetDomainName`, `TargetUserName`, `User`, `SubjectDomainName`, `SubjectUserName`, `dh_s_inbound`, `dh_s_logon`, `dh_s_local_request`, `dh_s_child`, `dh_s_child_4688`, `dh_s_impacket_child`, `dh_s_source_connection`, `dh_s_source_request`, `dh_host`, `dh_peer_ip`, `dh_peer_host`, `dh_part`, `dh_k_proc`, `dh_k_ip`, `dh_k_tip`, `dh_k_pid`, `dh_k_sproc`, `dh_win`, `dh_seq`, `dh_wid`, `dh_hub`, `dh_nokey`, `dh_hubbed`, `dh_hubfirst`)) AS dh_a,
-  min(dh_lab) AS dh_agg0
-FROM (
-SELECT tupleElement(dh_r, 1) AS `dh_t`,
-  tupleElement(dh_r, 2) AS `dh_ev`,
-  tupleElement(dh_r, 3) AS `EventCode`,
-  tupleElement(dh_r, 4) AS `CommandLine`,
-  tupleElement(dh_r, 5) AS `ScriptBlockText`,
-  tupleElement(dh_r, 6) AS `Payload`,
-  tupleElement(dh_r, 7) AS `Computer`,
-  tupleElement(dh_r, 8) AS `host`,
-  tupleElement(dh_r, 9) AS `IpAddress`,
-  tupleElement(dh_r, 10) AS `WorkstationName`,
-  tupleElement(dh_r, 11) AS `param4`,
-  tupleElement(dh_r, 12) AS `param5`,
-  tupleElement(dh_r, 13) AS `TargetDomainName`,
-  tupleElement(dh_r, 14) AS `TargetUserName`,
-  tupleElement(dh_r, 15) AS `User`,
-  tupleElement(dh_r, 16) AS `SubjectDomainName`,
-  tupleElement(dh_r, 17) AS `SubjectUserName`,
-  tupleElement(dh_r, 18) AS `dh_s_inbound`,
-  tupleElement(dh_r, 19) AS `dh_s_logon`,
-  tupleElement(dh_r, 20) AS `dh_s_local_request`,
-  tupleElement(dh_r, 21) AS `dh_s_child`,
-  tupleElement(dh_r, 22) AS `dh_s_child_4688`,
-  tupleElement(dh_r, 23) AS `dh_s_impacket_child`,
-  tupleElement(dh_r, 24) AS `dh_s_source_connection`,
-  tupleElement(dh_r, 25) AS `dh_s_source_request`,
-  tupleElement(dh_r, 26) AS `dh_host`,
-  tupleElement(dh_r, 27) AS `dh_peer_ip`,
-  tupleElement(dh_r, 28) AS `dh_peer_host`,
-  tupleElement(dh_r, 29) AS `dh_part`,
-  tupleElement(dh_r, 30) AS `dh_k_proc`,
-  tupleElement(dh_r, 31) AS `dh_k_ip`,
-  tupleElement(dh_r, 32) AS `dh_k_tip`,
-  tupleElement(dh_r, 33) AS `dh_k_pid`,
-  tupleElement(dh_r, 34) AS `dh_k_sproc`,
-  tupleElement(dh_r, 35) AS `dh_win`,
-  tupleElement(dh_r, 36) AS `dh_seq`,
-  tupleElement(dh_r, 37) AS `dh_wid`,
-  tupleElement(dh_r, 38) AS `dh_hub`,
-  tupleElement(dh_r, 39) AS `dh_nokey`,
-  tupleElement(dh_r, 40) AS `dh_hubbed`,
-  tupleElement(dh_r, 41) AS `dh_hubfirst`,
-  dh_agg0 AS dh_lab
-FROM (
-SELECT groupArray(tuple(`dh_t`, `dh_ev`, `EventCode`, `CommandLine`, `ScriptBlockText`, `Payload`, `Computer`, `host`, `IpAddress`, `WorkstationName`, `param4`, `param5`, `TargetDomainName`, `TargetUserName`, `User`, `SubjectDomainName`, `SubjectUserName`, `dh_s_inbound`, `dh_s_logon`, `dh_s_local_request`, `dh_s_child`, `dh_s_child_4688`, `dh_s_impacket_child`, `dh_s_source_connection`, `dh_s_source_request`, `dh_host`, `dh_peer_ip`, `dh_peer_host`, `dh_part`, `dh_k_proc`, `dh_k_ip`, `dh_k_tip`, `dh_k_pid`, `dh_k_sproc`, `dh_win`, `dh_seq`, `dh_wid`, `dh_hub`, `dh_nokey`, `dh_hubbed`, `dh_hubfirst`)) AS dh_a,
-  min(dh_lab) AS dh_agg0
-FROM (
-SELECT tupleElement(dh_r, 1) AS `dh_t`,
-  tupleElement(dh_r, 2) AS `dh_ev`,
-  tupleElement(dh_r, 3) AS `EventCode`,
-  tupleElement(dh_r, 4) AS `CommandLine`,
-  tupleElement(dh_r, 5) AS `ScriptBlockText`,
-  tupleElement(dh_r, 6) AS `Payload`,
-  tupleElement(dh_r, 7) AS `Computer`,
-  tupleElement(dh_r, 8) AS `host`,
-  tupleElement(dh_r, 9) AS `IpAddress`,
-  tupleElement(dh_r, 10) AS `WorkstationName`,
-  tupleElement(dh_r, 11) AS `param4`,
-  tupleElement(dh_r, 12) AS `param5`,
-  tupleElement(dh_r, 13) AS `TargetDomainName`,
-  tupleElement(dh_r, 14) AS `TargetUserName`,
-  tupleElement(dh_r, 15) AS `User`,
-  tupleElement(dh_r, 16) AS `SubjectDomainName`,
-  tupleElement(dh_r, 17) AS `SubjectUserName`,
-  tupleElement(dh_r, 18) AS `dh_s_inbound`,
-  tupleElement(dh_r, 19) AS `dh_s_logon`,
-  tupleElement(dh_r, 20) AS `dh_s_local_request`,
-  tupleElement(dh_r, 21) AS `dh_s_child`,
-  tupleElement(dh_r, 22) AS `dh_s_child_4688`,
-  tupleElement(dh_r, 23) AS `dh_s_impacket_child`,
-  tupleElement(dh_r, 24) AS `dh_s_source_connection`,
-  tupleElement(dh_r, 25) AS `dh_s_source_request`,
-  tupleElement(dh_r, 26) AS `dh_host`,
-  tupleElement(dh_r, 27) AS `dh_peer_ip`,
-  tupleElement(dh_r, 28) AS `dh_peer_host`,
-  tupleElement(dh_r, 29) AS `dh_part`,
-  tupleElement(dh_r, 30) AS `dh_k_proc`,
-  tupleElement(dh_r, 31) AS `dh_k_ip`,
-  tupleElement(dh_r, 32) AS `dh_k_tip`,
-  tupleElement(dh_r, 33) AS `dh_k_pid`,
-  tupleElement(dh_r, 34) AS `dh_k_sproc`,
-  tupleElement(dh_r, 35) AS `dh_win`,
-  tupleElement(dh_r, 36) AS `dh_seq`,
-  tupleElement(dh_r, 37) AS `dh_wid`,
-  tupleElement(dh_r, 38) AS `dh_hub`,
-  tupleElement(dh_r, 39) AS `dh_nokey`,
-  tupleElement(dh_r, 40) AS `dh_hubbed`,
-  tupleElement(dh_r, 41) AS `dh_hubfirst`,
-  dh_agg0 AS dh_lab
-FROM (
-SELECT groupArray(tuple(`dh_t`, `dh_ev`, `EventCode`, `CommandLine`, `ScriptBlockText`, `Payload`, `Computer`, `host`, `IpAddress`, `WorkstationName`, `param4`, `param5`, `TargetDomainName`, `TargetUserName`, `User`, `SubjectDomainName`, `SubjectUserName`, `dh_s_inbound`, `dh_s_logon`, `dh_s_local_request`, `dh_s_child`, `dh_s_child_4688`, `dh_s_impacket_child`, `dh_s_source_connection`, `dh_s_source_request`, `dh_host`, `dh_peer_ip`, `dh_peer_host`, `dh_part`, `dh_k_proc`, `dh_k_ip`, `dh_k_tip`, `dh_k_pid`, `dh_k_sproc`, `dh_win`, `dh_seq`, `dh_wid`, `dh_hub`, `dh_nokey`, `dh_hubbed`, `dh_hubfirst`)) AS dh_a,
-  min(dh_lab) AS dh_agg0
-FROM (
-SELECT tupleElement(dh_r, 1) AS `dh_t`,
-  tupleElement(dh_r, 2) AS `dh_ev`,
-  tupleElement(dh_r, 3) AS `EventCode`,
-  tupleElement(dh_r, 4) AS `CommandLine`,
-  tupleElement(dh_r, 5) AS `ScriptBlockText`,
-  tupleElement(dh_r, 6) AS `Payload`,
-  tupleElement(dh_r, 7) AS `Computer`,
-  tupleElement(dh_r, 8) AS `host`,
-  tupleElement(dh_r, 9) AS `IpAddress`,
-  tupleElement(dh_r, 10) AS `WorkstationName`,
-  tupleElement(dh_r, 11) AS `param4`,
-  tupleElement(dh_r, 12) AS `param5`,
-  tupleElement(dh_r, 13) AS `TargetDomainName`,
-  tupleElement(dh_r, 14) AS `TargetUserName`,
-  tupleElement(dh_r, 15) AS `User`,
-  tupleElement(dh_r, 16) AS `SubjectDomainName`,
-  tupleElement(dh_r, 17) AS `SubjectUserName`,
-  tupleElement(dh_r, 18) AS `dh_s_inbound`,
-  tupleElement(dh_r, 19) AS `dh_s_logon`,
-  tupleElement(dh_r, 20) AS `dh_s_local_request`,
-  tupleElement(dh_r, 21) AS `dh_s_child`,
-  tupleElement(dh_r, 22) AS `dh_s_child_4688`,
-  tupleElement(dh_r, 23) AS `dh_s_impacket_child`,
-  tupleElement(dh_r, 24) AS `dh_s_source_connection`,
-  tupleElement(dh_r, 25) AS `dh_s_source_request`,
-  tupleElement(dh_r, 26) AS `dh_host`,
-  tupleElement(dh_r, 27) AS `dh_peer_ip`,
-  tupleElement(dh_r, 28) AS `dh_peer_host`,
-  tupleElement(dh_r, 29) AS `dh_part`,
-  tupleElement(dh_r, 30) AS `dh_k_proc`,
-  tupleElement(dh_r, 31) AS `dh_k_ip`,
-  tupleElement(dh_r, 32) AS `dh_k_tip`,
-  tupleElement(dh_r, 33) AS `dh_k_pid`,
-  tupleElement(dh_r, 34) AS `dh_k_sproc`,
-  tupleElement(dh_r, 35) AS `dh_win`,
-  tupleElement(dh_r, 36) AS `dh_seq`,
-  tupleElement(dh_r, 37) AS `dh_wid`,
-  tupleElement(dh_r, 38) AS `dh_hub`,
-  tupleElement(dh_r, 39) AS `dh_nokey`,
-  tupleElement(dh_r, 40) AS `dh_hubbed`,
-  tupleElement(dh_r, 41) AS `dh_hubfirst`,
-  dh_agg0 AS dh_lab
-FROM (
-SELECT groupArray(tuple(`dh_t`, `dh_ev`, `EventCode`, `CommandLine`, `ScriptBlockText`, `Payload`, `Computer`, `host`, `IpAddress`, `WorkstationName`, `param4`, `param5`, `TargetDomainName`, `TargetUserName`, `User`, `SubjectDomainName`, `SubjectUserName`, `dh_s_inbound`, `dh_s_logon`, `dh_s_local_request`, `dh_s_child`, `dh_s_child_4688`, `dh_s_impacket_child`, `dh_s_source_connection`, `dh_s_source_request`, `dh_host`, `dh_peer_ip`, `dh_peer_host`, `dh_part`, `dh_k_proc`, `dh_k_ip`, `dh_k_tip`, `dh_k_pid`, `dh_k_sproc`, `dh_win`, `dh_seq`, `dh_wid`, `dh_hub`, `dh_nokey`, `dh_hubbed`, `dh_hubfirst`)) AS dh_a,
-  min(dh_lab) AS dh_agg0
-FROM (
-SELECT tupleElement(dh_r, 1) AS `dh_t`,
-  tupleElement(dh_r, 2) AS `dh_ev`,
-  tupleElement(dh_r, 3) AS `EventCode`,
-  tupleElement(dh_r, 4) AS `CommandLine`,
-  tupleElement(dh_r, 5) AS `ScriptBlockText`,
-  tupleElement(dh_r, 6) AS `Payload`,
-  tupleElement(dh_r, 7) AS `Computer`,
-  tupleElement(dh_r, 8) AS `host`,
-  tupleElement(dh_r, 9) AS `IpAddress`,
-  tupleElement(dh_r, 10) AS `WorkstationName`,
-  tupleElement(dh_r, 11) AS `param4`,
-  tupleElement(dh_r, 12) AS `param5`,
-  tupleElement(dh_r, 13) AS `TargetDomainName`,
-  tupleElement(dh_r, 14) AS `TargetUserName`,
-  tupleElement(dh_r, 15) AS `User`,
-  tupleElement(dh_r, 16) AS `SubjectDomainName`,
-  tupleElement(dh_r, 17) AS `SubjectUserName`,
-  tupleElement(dh_r, 18) AS `dh_s_inbound`,
-  tupleElement(dh_r, 19) AS `dh_s_logon`,
-  tupleElement(dh_r, 20) AS `dh_s_local_request`,
-  tupleElement(dh_r, 21) AS `dh_s_child`,
-  tupleElement(dh_r, 22) AS `dh_s_child_4688`,
-  tupleElement(dh_r, 23) AS `dh_s_impacket_child`,
-  tupleElement(dh_r, 24) AS `dh_s_source_connection`,
-  tupleElement(dh_r, 25) AS `dh_s_source_request`,
-  tupleElement(dh_r, 26) AS `dh_host`,
-  tupleElement(dh_r, 27) AS `dh_peer_ip`,
-  tupleElement(dh_r, 28) AS `dh_peer_host`,
-  tupleElement(dh_r, 29) AS `dh_part`,
-  tupleElement(dh_r, 30) AS `dh_k_proc`,
-  tupleElement(dh_r, 31) AS `dh_k_ip`,
-  tupleElement(dh_r, 32) AS `dh_k_tip`,
-  tupleElement(dh_r, 33) AS `dh_k_pid`,
-  tupleElement(dh_r, 34) AS `dh_k_sproc`,
-  tupleElement(dh_r, 35) AS `dh_win`,
-  tupleElement(dh_r, 36) AS `dh_seq`,
-  tupleElement(dh_r, 37) AS `dh_wid`,
-  tupleElement(dh_r, 38) AS `dh_hub`,
-  tupleElement(dh_r, 39) AS `dh_nokey`,
-  tupleElement(dh_r, 40) AS `dh_hubbed`,
-  tupleElement(dh_r, 41) AS `dh_hubfirst`,
-  dh_agg0 AS dh_lab
-FROM (
-SELECT groupArray(tuple(`dh_t`, `dh_ev`, `EventCode`, `CommandLine`, `ScriptBlockText`, `Payload`, `Computer`, `host`, `IpAddress`, `WorkstationName`, `param4`, `param5`, `TargetDomainName`, `TargetUserName`, `User`, `SubjectDomainName`, `SubjectUserName`, `dh_s_inbound`, `dh_s_logon`, `dh_s_local_request`, `dh_s_child`, `dh_s_child_4688`, `dh_s_impacket_child`, `dh_s_source_connection`, `dh_s_source_request`, `dh_host`, `dh_peer_ip`, `dh_peer_host`, `dh_part`, `dh_k_proc`, `dh_k_ip`, `dh_k_tip`, `dh_k_pid`, `dh_k_sproc`, `dh_win`, `dh_seq`, `dh_wid`, `dh_hub`, `dh_nokey`, `dh_hubbed`, `dh_hubfirst`)) AS dh_a,
-  min(dh_lab) AS dh_agg0
-FROM (
-SELECT tupleElement(dh_r, 1) AS `dh_t`,
-  tupleElement(dh_r, 2) AS `dh_ev`,
-  tupleElement(dh_r, 3) AS `EventCode`,
-  tupleElement(dh_r, 4) AS `CommandLine`,
-  tupleElement(dh_r, 5) AS `ScriptBlockText`,
-  tupleElement(dh_r, 6) AS `Payload`,
-  tupleElement(dh_r, 7) AS `Computer`,
-  tupleElement(dh_r, 8) AS `host`,
-  tupleElement(dh_r, 9) AS `IpAddress`,
-  tupleElement(dh_r, 10) AS `WorkstationName`,
-  tupleElement(dh_r, 11) AS `param4`,
-  tupleElement(dh_r, 12) AS `param5`,
-  tupleElement(dh_r, 13) AS `TargetDomainName`,
-  tupleElement(dh_r, 14) AS `TargetUserName`,
-  tupleElement(dh_r, 15) AS `User`,
-  tupleElement(dh_r, 16) AS `SubjectDomainName`,
-  tupleElement(dh_r, 17) AS `SubjectUserName`,
-  tupleElement(dh_r, 18) AS `dh_s_inbound`,
-  tupleElement(dh_r, 19) AS `dh_s_logon`,
-  tupleElement(dh_r, 20) AS `dh_s_local_request`,
-  tupleElement(dh_r, 21) AS `dh_s_child`,
-  tupleElement(dh_r, 22) AS `dh_s_child_4688`,
-  tupleElement(dh_r, 23) AS `dh_s_impacket_child`,
-  tupleElement(dh_r, 24) AS `dh_s_source_connection`,
-  tupleElement(dh_r, 25) AS `dh_s_source_request`,
-  tupleElement(dh_r, 26) AS `dh_host`,
-  tupleElement(dh_r, 27) AS `dh_peer_ip`,
-  tupleElement(dh_r, 28) AS `dh_peer_host`,
-  tupleElement(dh_r, 29) AS `dh_part`,
-  tupleElement(dh_r, 30) AS `dh_k_proc`,
-  tupleElement(dh_r, 31) AS `dh_k_ip`,
-  tupleElement(dh_r, 32) AS `dh_k_tip`,
-  tupleElement(dh_r, 33) AS `dh_k_pid`,
-  tupleElement(dh_r, 34) AS `dh_k_sproc`,
-  tupleElement(dh_r, 35) AS `dh_win`,
-  tupleElement(dh_r, 36) AS `dh_seq`,
-  tupleElement(dh_r, 37) AS `dh_wid`,
-  tupleElement(dh_r, 38) AS `dh_hub`,
-  tupleElement(dh_r, 39) AS `dh_nokey`,
-  tupleElement(dh_r, 40) AS `dh_hubbed`,
-  tupleElement(dh_r, 41) AS `dh_hubfirst`,
-  dh_agg0 AS dh_lab
-FROM (
-SELECT groupArray(tuple(`dh_t`, `dh_ev`, `EventCode`, `CommandLine`, `ScriptBlockText`, `Payload`, `Computer`, `host`, `IpAddress`, `WorkstationName`, `param4`, `param5`, `TargetDomainName`, `TargetUserName`, `User`, `SubjectDomainName`, `SubjectUserName`, `dh_s_inbound`, `dh_s_logon`, `dh_s_local_request`, `dh_s_child`, `dh_s_child_4688`, `dh_s_impacket_child`, `dh_s_source_connection`, `dh_s_source_request`, `dh_host`, `dh_peer_ip`, `dh_peer_host`, `dh_part`, `dh_k_proc`, `dh_k_ip`, `dh_k_tip`, `dh_k_pid`, `dh_k_sproc`, `dh_win`, `dh_seq`, `dh_wid`, `dh_hub`, `dh_nokey`, `dh_hubbed`, `dh_hubfirst`)) AS dh_a,
-  min(dh_lab) AS dh_agg0
-FROM (
-SELECT tupleElement(dh_r, 1) AS `dh_t`,
-  tupleElement(dh_r, 2) AS `dh_ev`,
-  tupleElement(dh_r, 3) AS `EventCode`,
-  tupleElement(dh_r, 4) AS `CommandLine`,
-  tupleElement(dh_r, 5) AS `ScriptBlockText`,
-  tupleElement(dh_r, 6) AS `Payload`,
-  tupleElement(dh_r, 7) AS `Computer`,
-  tupleElement(dh_r, 8) AS `host`,
-  tupleElement(dh_r, 9) AS `IpAddress`,
-  tupleElement(dh_r, 10) AS `WorkstationName`,
-  tupleElement(dh_r, 11) AS `param4`,
-  tupleElement(dh_r, 12) AS `param5`,
-  tupleElement(dh_r, 13) AS `TargetDomainName`,
-  tupleElement(dh_r, 14) AS `TargetUserName`,
-  tupleElement(dh_r, 15) AS `User`,
-  tupleElement(dh_r, 16) AS `SubjectDomainName`,
-  tupleElement(dh_r, 17) AS `SubjectUserName`,
-  tupleElement(dh_r, 18) AS `dh_s_inbound`,
-  tupleElement(dh_r, 19) AS `dh_s_logon`,
-  tupleElement(dh_r, 20) AS `dh_s_local_request`,
-  tupleElement(dh_r, 21) AS `dh_s_child`,
-  tupleElement(dh_r, 22) AS `dh_s_child_4688`,
-  tupleElement(dh_r, 23) AS `dh_s_impacket_child`,
-  tupleElement(dh_r, 24) AS `dh_s_source_connection`,
-  tupleElement(dh_r, 25) AS `dh_s_source_request`,
-  tupleElement(dh_r, 26) AS `dh_host`,
-  tupleElement(dh_r, 27) AS `dh_peer_ip`,
-  tupleElement(dh_r, 28) AS `dh_peer_host`,
-  tupleElement(dh_r, 29) AS `dh_part`,
-  tupleElement(dh_r, 30) AS `dh_k_proc`,
-  tupleElement(dh_r, 31) AS `dh_k_ip`,
-  tupleElement(dh_r, 32) AS `dh_k_tip`,
-  tupleElement(dh_r, 33) AS `dh_k_pid`,
-  tupleElement(dh_r, 34) AS `dh_k_sproc`,
-  tupleElement(dh_r, 35) AS `dh_win`,
-  tupleElement(dh_r, 36) AS `dh_seq`,
-  tupleElement(dh_r, 37) AS `dh_wid`,
-  tupleElement(dh_r, 38) AS `dh_hub`,
-  tupleElement(dh_r, 39) AS `dh_nokey`,
-  tupleElement(dh_r, 40) AS `dh_hubbed`,
-  tupleElement(dh_r, 41) AS `dh_hubfirst`,
-  dh_agg0 AS dh_lab
-FROM (
-SELECT groupArray(tuple(`dh_t`, `dh_ev`, `EventCode`, `CommandLine`, `ScriptBlockText`, `Payload`, `Computer`, `host`, `IpAddress`, `WorkstationName`, `param4`, `param5`, `TargetDomainName`, `TargetUserName`, `User`, `SubjectDomainName`, `SubjectUserName`, `dh_s_inbound`, `dh_s_logon`, `dh_s_local_request`, `dh_s_child`, `dh_s_child_4688`, `dh_s_impacket_child`, `dh_s_source_connection`, `dh_s_source_request`, `dh_host`, `dh_peer_ip`, `dh_peer_host`, `dh_part`, `dh_k_proc`, `dh_k_ip`, `dh_k_tip`, `dh_k_pid`, `dh_k_sproc`, `dh_win`, `dh_seq`, `dh_wid`, `dh_hub`, `dh_nokey`, `dh_hubbed`, `dh_hubfirst`)) AS dh_a,
-  min(dh_lab) AS dh_agg0
-FROM (
-SELECT tupleElement(dh_r, 1) AS `dh_t`,
-  tupleElement(dh_r, 2) AS `dh_ev`,
-  tupleElement(dh_r, 3) AS `EventCode`,
-  tupleElement(dh_r, 4) AS `CommandLine`,
-  tupleElement(dh_r, 5) AS `ScriptBlockText`,
-  tupleElement(dh_r, 6) AS `Payload`,
-  tupleElement(dh_r, 7) AS `Computer`,
-  tupleElement(dh_r, 8) AS `host`,
-  tupleElement(dh_r, 9) AS `IpAddress`,
-  tupleElement(dh_r, 10) AS `WorkstationName`,
-  tupleElement(dh_r, 11) AS `param4`,
-  tupleElement(dh_r, 12) AS `param5`,
-  tupleElement(dh_r, 13) AS `TargetDomainName`,
-  tupleElement(dh_r, 14) AS `TargetUserName`,
-  tupleElement(dh_r, 15) AS `User`,
-  tupleElement(dh_r, 16) AS `SubjectDomainName`,
-  tupleElement(dh_r, 17) AS `SubjectUserName`,
-  tupleElement(dh_r, 18) AS `dh_s_inbound`,
-  tupleElement(dh_r, 19) AS `dh_s_logon`,
-  tupleElement(dh_r, 20) AS `dh_s_local_request`,
-  tupleElement(dh_r, 21) AS `dh_s_child`,
-  tupleElement(dh_r, 22) AS `dh_s_child_4688`,
-  tupleElement(dh_r, 23) AS `dh_s_impacket_child`,
-  tupleElement(dh_r, 24) AS `dh_s_source_connection`,
-  tupleElement(dh_r, 25) AS `dh_s_source_request`,
-  tupleElement(dh_r, 26) AS `dh_host`,
-  tupleElement(dh_r, 27) AS `dh_peer_ip`,
-  tupleElement(dh_r, 28) AS `dh_peer_host`,
-  tupleElement(dh_r, 29) AS `dh_part`,
-  tupleElement(dh_r, 30) AS `dh_k_proc`,
-  tupleElement(dh_r, 31) AS `dh_k_ip`,
-  tupleElement(dh_r, 32) AS `dh_k_tip`,
-  tupleElement(dh_r, 33) AS `dh_k_pid`,
-  tupleElement(dh_r, 34) AS `dh_k_sproc`,
-  tupleElement(dh_r, 35) AS `dh_win`,
-  tupleElement(dh_r, 36) AS `dh_seq`,
-  tupleElement(dh_r, 37) AS `dh_wid`,
-  tupleElement(dh_r, 38) AS `dh_hub`,
-  tupleElement(dh_r, 39) AS `dh_nokey`,
-  tupleElement(dh_r, 40) AS `dh_hubbed`,
-  tupleElement(dh_r, 41) AS `dh_hubfirst`,
-  dh_agg0 AS dh_lab
-FROM (
-SELECT groupArray(tuple(`dh_t`, `dh_ev`, `EventCode`, `CommandLine`, `ScriptBlockText`, `Payload`, `Computer`, `host`, `IpAddress`, `WorkstationName`, `param4`, `param5`, `TargetDomainName`, `TargetUserName`, `User`, `SubjectDomainName`, `SubjectUserName`, `dh_s_inbound`, `dh_s_logon`, `dh_s_local_request`, `dh_s_child`, `dh_s_child_4688`, `dh_s_impacket_child`, `dh_s_source_connection`, `dh_s_source_request`, `dh_host`, `dh_peer_ip`, `dh_peer_host`, `dh_part`, `dh_k_proc`, `dh_k_ip`, `dh_k_tip`, `dh_k_pid`, `dh_k_sproc`, `dh_win`, `dh_seq`, `dh_wid`, `dh_hub`, `dh_nokey`, `dh_hubbed`, `dh_hubfirst`)) AS dh_a,
-  min(dh_lab) AS dh_agg0
-FROM (
-SELECT tupleElement(dh_r, 1) AS `dh_t`,
-  tupleElement(dh_r, 2) AS `dh_ev`,
-  tupleElement(dh_r, 3) AS `EventCode`,
-  tupleElement(dh_r, 4) AS `CommandLine`,
-  tupleElement(dh_r, 5) AS `ScriptBlockText`,
-  tupleElement(dh_r, 6) AS `Payload`,
-  tupleElement(dh_r, 7) AS `Computer`,
-  tupleElement(dh_r, 8) AS `host`,
-  tupleElement(dh_r, 9) AS `IpAddress`,
-  tupleElement(dh_r, 10) AS `WorkstationName`,
-  tupleElement(dh_r, 11) AS `param4`,
-  tupleElement(dh_r, 12) AS `param5`,
-  tupleElement(dh_r, 13) AS `TargetDomainName`,
-  tupleElement(dh_r, 14) AS `TargetUserName`,
-  tupleElement(dh_r, 15) AS `User`,
-  tupleElement(dh_r, 16) AS `SubjectDomainName`,
-  tupleElement(dh_r, 17) AS `SubjectUserName`,
-  tupleElement(dh_r, 18) AS `dh_s_inbound`,
-  tupleElement(dh_r, 19) AS `dh_s_logon`,
-  tupleElement(dh_r, 20) AS `dh_s_local_request`,
-  tupleElement(dh_r, 21) AS `dh_s_child`,
-  tupleElement(dh_r, 22) AS `dh_s_child_4688`,
-  tupleElement(dh_r, 23) AS `dh_s_impacket_child`,
-  tupleElement(dh_r, 24) AS `dh_s_source_connection`,
-  tupleElement(dh_r, 25) AS `dh_s_source_request`,
-  tupleElement(dh_r, 26) AS `dh_host`,
-  tupleElement(dh_r, 27) AS `dh_peer_ip`,
-  tupleElement(dh_r, 28) AS `dh_peer_host`,
-  tupleElement(dh_r, 29) AS `dh_part`,
-  tupleElement(dh_r, 30) AS `dh_k_proc`,
-  tupleElement(dh_r, 31) AS `dh_k_ip`,
-  tupleElement(dh_r, 32) AS `dh_k_tip`,
-  tupleElement(dh_r, 33) AS `dh_k_pid`,
-  tupleElement(dh_r, 34) AS `dh_k_sproc`,
-  tupleElement(dh_r, 35) AS `dh_win`,
-  tupleElement(dh_r, 36) AS `dh_seq`,
-  tupleElement(dh_r, 37) AS `dh_wid`,
-  tupleElement(dh_r, 38) AS `dh_hub`,
-  tupleElement(dh_r, 39) AS `dh_nokey`,
-  tupleElement(dh_r, 40) AS `dh_hubbed`,
-  tupleElement(dh_r, 41) AS `dh_hubfirst`,
-  dh_agg0 AS dh_lab
-FROM (
-SELECT groupArray(tuple(`dh_t`, `dh_ev`, `EventCode`, `CommandLine`, `ScriptBlockText`, `Payload`, `Computer`, `host`, `IpAddress`, `WorkstationName`, `param4`, `param5`, `TargetDomainName`, `TargetUserName`, `User`, `SubjectDomainName`, `SubjectUserName`, `dh_s_inbound`, `dh_s_logon`, `dh_s_local_request`, `dh_s_child`, `dh_s_child_4688`, `dh_s_impacket_child`, `dh_s_source_connection`, `dh_s_source_request`, `dh_host`, `dh_peer_ip`, `dh_peer_host`, `dh_part`, `dh_k_proc`, `dh_k_ip`, `dh_k_tip`, `dh_k_pid`, `dh_k_sproc`, `dh_win`, `dh_seq`, `dh_wid`, `dh_hub`, `dh_nokey`, `dh_hubbed`, `dh_hubfirst`)) AS dh_a,
-  min(dh_lab) AS dh_agg0
+  tupleElement(tuple(arrayMap((b, v, h) -> multiIf(b, arrayReduce('min', arrayFilter((v2, h2) -> h2 = h, dh_L3, dh_H)), v), dh_HB, dh_L3, dh_H), dh_L3, dh_H), 1) AS dh_LF
 FROM (
 SELECT *,
-  multiIf(dh_hubbed = 1, dh_hubfirst, dh_seq) AS dh_lab
-FROM (
-SELECT tupleElement(dh_r, 1) AS `dh_t`,
-  tupleElement(dh_r, 2) AS `dh_ev`,
-  tupleElement(dh_r, 3) AS `EventCode`,
-  tupleElement(dh_r, 4) AS `CommandLine`,
-  tupleElement(dh_r, 5) AS `ScriptBlockText`,
-  tupleElement(dh_r, 6) AS `Payload`,
-  tupleElement(dh_r, 7) AS `Computer`,
-  tupleElement(dh_r, 8) AS `host`,
-  tupleElement(dh_r, 9) AS `IpAddress`,
-  tupleElement(dh_r, 10) AS `WorkstationName`,
-  tupleElement(dh_r, 11) AS `param4`,
-  tupleElement(dh_r, 12) AS `param5`,
-  tupleElement(dh_r, 13) AS `TargetDomainName`,
-  tupleElement(dh_r, 14) AS `TargetUserName`,
-  tupleElement(dh_r, 15) AS `User`,
-  tupleElement(dh_r, 16) AS `SubjectDomainName`,
-  tupleElement(dh_r, 17) AS `SubjectUserName`,
-  tupleElement(dh_r, 18) AS `dh_s_inbound`,
-  tupleElement(dh_r, 19) AS `dh_s_logon`,
-  tupleElement(dh_r, 20) AS `dh_s_local_request`,
-  tupleElement(dh_r, 21) AS `dh_s_child`,
-  tupleElement(dh_r, 22) AS `dh_s_child_4688`,
-  tupleElement(dh_r, 23) AS `dh_s_impacket_child`,
-  tupleElement(dh_r, 24) AS `dh_s_source_connection`,
-  tupleElement(dh_r, 25) AS `dh_s_source_request`,
-  tupleElement(dh_r, 26) AS `dh_host`,
-  tupleElement(dh_r, 27) AS `dh_peer_ip`,
-  tupleElement(dh_r, 28) AS `dh_peer_host`,
-  tupleElement(dh_r, 29) AS `dh_part`,
-  tupleElement(dh_r, 30) AS `dh_k_proc`,
-  tupleElement(dh_r, 31) AS `dh_k_ip`,
-  tupleElement(dh_r, 32) AS `dh_k_tip`,
-  tupleElement(dh_r, 33) AS `dh_k_pid`,
-  tupleElement(dh_r, 34) AS `dh_k_sproc`,
-  tupleElement(dh_r, 35) AS `dh_win`,
-  tupleElement(dh_r, 36) AS `dh_seq`,
-  tupleElement(dh_r, 37) AS `dh_wid`,
-  tupleElement(dh_r, 38) AS `dh_hub`,
-  tupleElement(dh_r, 39) AS `dh_nokey`,
-  dh_agg0 AS dh_hubbed,
-  dh_agg1 AS dh_hubfirst
-FROM (
-SELECT groupArray(tuple(`dh_t`, `dh_ev`, `EventCode`, `CommandLine`, `ScriptBlockText`, `Payload`, `Computer`, `host`, `IpAddress`, `WorkstationName`, `param4`, `param5`, `TargetDomainName`, `TargetUserName`, `User`, `SubjectDomainName`, `SubjectUserName`, `dh_s_inbound`, `dh_s_logon`, `dh_s_local_request`, `dh_s_child`, `dh_s_child_4688`, `dh_s_impacket_child`, `dh_s_source_connection`, `dh_s_source_request`, `dh_host`, `dh_peer_ip`, `dh_peer_host`, `dh_part`, `dh_k_proc`, `dh_k_ip`, `dh_k_tip`, `dh_k_pid`, `dh_k_sproc`, `dh_win`, `dh_seq`, `dh_wid`, `dh_hub`, `dh_nokey`)) AS dh_a,
-  max(dh_nokey) AS dh_agg0,
-  min(dh_seq) AS dh_agg1
+  tupleElement(tuple(arrayMap(x -> least(x, arrayMap((v, k0, k1, k2, k3, k4) -> least(least(least(least(least(v, multiIf(k0 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k0, dh_L2, dh_K0)))), multiIf(k1 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k1, dh_L2, dh_K1)))), multiIf(k2 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k2, dh_L2, dh_K2)))), multiIf(k3 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k3, dh_L2, dh_K3)))), multiIf(k4 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k4, dh_L2, dh_K4)))), dh_L2, dh_K0, dh_K1, dh_K2, dh_K3, dh_K4)[x]), arrayMap((v, k0, k1, k2, k3, k4) -> least(least(least(least(least(v, multiIf(k0 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k0, dh_L2, dh_K0)))), multiIf(k1 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k1, dh_L2, dh_K1)))), multiIf(k2 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k2, dh_L2, dh_K2)))), multiIf(k3 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k3, dh_L2, dh_K3)))), multiIf(k4 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k4, dh_L2, dh_K4)))), dh_L2, dh_K0, dh_K1, dh_K2, dh_K3, dh_K4)), dh_L2, dh_K0, dh_K1, dh_K2, dh_K3, dh_K4), 1) AS dh_L3
 FROM (
 SELECT *,
-  concat(dh_wid, multiIf((ifNull((dh_s_inbound = 1), 0) OR ifNull((dh_s_logon = 1), 0) OR ifNull((dh_s_local_request = 1), 0) OR ifNull((dh_s_child = 1), 0) OR ifNull((dh_s_child_4688 = 1), 0) OR ifNull((dh_s_impacket_child = 1), 0) OR ifNull((dh_s_source_connection = 1), 0) OR ifNull((dh_s_source_request = 1), 0)), concat(':', dh_host), '')) AS dh_hub,
-  multiIf((ifNull(isNotNull(dh_k_proc), 0) OR ifNull(isNotNull(dh_k_ip), 0) OR ifNull(isNotNull(dh_k_tip), 0) OR ifNull(isNotNull(dh_k_pid), 0) OR ifNull(isNotNull(dh_k_sproc), 0)), 0, 1) AS dh_nokey
+  tupleElement(tuple(arrayMap(x -> least(x, arrayMap((v, k0, k1, k2, k3, k4) -> least(least(least(least(least(v, multiIf(k0 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k0, dh_L1, dh_K0)))), multiIf(k1 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k1, dh_L1, dh_K1)))), multiIf(k2 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k2, dh_L1, dh_K2)))), multiIf(k3 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k3, dh_L1, dh_K3)))), multiIf(k4 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k4, dh_L1, dh_K4)))), dh_L1, dh_K0, dh_K1, dh_K2, dh_K3, dh_K4)[x]), arrayMap((v, k0, k1, k2, k3, k4) -> least(least(least(least(least(v, multiIf(k0 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k0, dh_L1, dh_K0)))), multiIf(k1 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k1, dh_L1, dh_K1)))), multiIf(k2 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k2, dh_L1, dh_K2)))), multiIf(k3 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k3, dh_L1, dh_K3)))), multiIf(k4 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k4, dh_L1, dh_K4)))), dh_L1, dh_K0, dh_K1, dh_K2, dh_K3, dh_K4)), dh_L1, dh_K0, dh_K1, dh_K2, dh_K3, dh_K4), 1) AS dh_L2
 FROM (
 SELECT *,
-  concat(dh_part, ':', toString(dh_win)) AS dh_wid
-FROM (
-SELECT tupleElement(dh_r, 1) AS `dh_t`,
-  tupleElement(dh_r, 2) AS `dh_ev`,
-  tupleElement(dh_r, 3) AS `EventCode`,
-  tupleElement(dh_r, 4) AS `CommandLine`,
-  tupleElement(dh_r, 5) AS `ScriptBlockText`,
-  tupleElement(dh_r, 6) AS `Payload`,
-  tupleElement(dh_r, 7) AS `Computer`,
-  tupleElement(dh_r, 8) AS `host`,
-  tupleElement(dh_r, 9) AS `IpAddress`,
-  tupleElement(dh_r, 10) AS `WorkstationName`,
-  tupleElement(dh_r, 11) AS `param4`,
-  tupleElement(dh_r, 12) AS `param5`,
-  tupleElement(dh_r, 13) AS `TargetDomainName`,
-  tupleElement(dh_r, 14) AS `TargetUserName`,
-  tupleElement(dh_r, 15) AS `User`,
-  tupleElement(dh_r, 16) AS `SubjectDomainName`,
-  tupleElement(dh_r, 17) AS `SubjectUserName`,
-  tupleElement(dh_r, 18) AS `dh_s_inbound`,
-  tupleElement(dh_r, 19) AS `dh_s_logon`,
-  tupleElement(dh_r, 20) AS `dh_s_local_request`,
-  tupleElement(dh_r, 21) AS `dh_s_child`,
-  tupleElement(dh_r, 22) AS `dh_s_child_4688`,
-  tupleElement(dh_r, 23) AS `dh_s_impacket_child`,
-  tupleElement(dh_r, 24) AS `dh_s_source_connection`,
-  tupleElement(dh_r, 25) AS `dh_s_source_request`,
-  tupleElement(dh_r, 26) AS `dh_host`,
-  tupleElement(dh_r, 27) AS `dh_peer_ip`,
-  tupleElement(dh_r, 28) AS `dh_peer_host`,
-  tupleElement(dh_r, 29) AS `dh_part`,
-  tupleElement(dh_r, 30) AS `dh_k_proc`,
-  tupleElement(dh_r, 31) AS `dh_k_ip`,
-  tupleElement(dh_r, 32) AS `dh_k_tip`,
-  tupleElement(dh_r, 33) AS `dh_k_pid`,
-  tupleElement(dh_r, 34) AS `dh_k_sproc`,
-  dh_win,
-  dh_seq
-FROM (
-SELECT arraySort(groupArray(tuple(`dh_t`, `dh_ev`, `EventCode`, `CommandLine`, `ScriptBlockText`, `Payload`, `Computer`, `host`, `IpAddress`, `WorkstationName`, `param4`, `param5`, `TargetDomainName`, `TargetUserName`, `User`, `SubjectDomainName`, `SubjectUserName`, `dh_s_inbound`, `dh_s_logon`, `dh_s_local_request`, `dh_s_child`, `dh_s_child_4688`, `dh_s_impacket_child`, `dh_s_source_connection`, `dh_s_source_request`, `dh_host`, `dh_peer_ip`, `dh_peer_host`, `dh_part`, `dh_k_proc`, `dh_k_ip`, `dh_k_tip`, `dh_k_pid`, `dh_k_sproc`))) AS dh_a,
-  arrayMap(x -> tupleElement(x, 1), dh_a) AS dh_ts,
-  arrayCumSum(arrayMap((d, i) -> multiIf(i = 1 OR d > 20, 1, 0), arrayDifference(dh_ts), arrayEnumerate(dh_ts))) AS dh_ws
-FROM (
-SELECT `EventCode`, `CommandLine`, `ScriptBlockText`, `Payload`, `Computer`, `host`, `IpAddress`, `WorkstationName`, `param4`, `param5`, `TargetDomainName`, `TargetUserName`, `User`, `SubjectDomainName`, `SubjectUserName`, `dh_s_inbound`, `dh_s_logon`, `dh_s_local_request`, `dh_s_child`, `dh_s_child_4688`, `dh_s_impacket_child`, `dh_s_source_connection`, `dh_s_source_request`, `dh_host`, `dh_peer_ip`, `dh_peer_host`, `dh_part`, `dh_ev`, `dh_t`, `dh_k_proc`, `dh_k_ip`, `dh_k_tip`, `dh_k_pid`, `dh_k_sproc`
+  tupleElement(tuple(arrayMap(x -> least(x, arrayMap((v, k0, k1, k2, k3, k4) -> least(least(least(least(least(v, multiIf(k0 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k0, dh_L0, dh_K0)))), multiIf(k1 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k1, dh_L0, dh_K1)))), multiIf(k2 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k2, dh_L0, dh_K2)))), multiIf(k3 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k3, dh_L0, dh_K3)))), multiIf(k4 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k4, dh_L0, dh_K4)))), dh_L0, dh_K0, dh_K1, dh_K2, dh_K3, dh_K4)[x]), arrayMap((v, k0, k1, k2, k3, k4) -> least(least(least(least(least(v, multiIf(k0 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k0, dh_L0, dh_K0)))), multiIf(k1 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k1, dh_L0, dh_K1)))), multiIf(k2 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k2, dh_L0, dh_K2)))), multiIf(k3 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k3, dh_L0, dh_K3)))), multiIf(k4 = '', v, arrayReduce('min', arrayFilter((v2, c) -> c = k4, dh_L0, dh_K4)))), dh_L0, dh_K0, dh_K1, dh_K2, dh_K3, dh_K4)), dh_L0, dh_K0, dh_K1, dh_K2, dh_K3, dh_K4), 1) AS dh_L1
 FROM (
 SELECT *,
-  multiIf((ifNull((dh_k_proc__1 = ''), 0) OR ifNull((dh_k_proc__1 = '-'), 0) OR ifNull((dh_k_proc__1 = '0'), 0) OR ifNull((dh_k_proc__1 = 'null'), 0) OR ifNull((dh_k_proc__1 = 'n/a'), 0) OR ifNull((dh_k_proc__1 = '{00000000-0000-0000-0000-000000000000}'), 0)), NULL, dh_k_proc__1) AS dh_k_proc,
-  multiIf((ifNull((dh_k_ip__1 = ''), 0) OR ifNull((dh_k_ip__1 = '-'), 0) OR ifNull((dh_k_ip__1 = '0'), 0) OR ifNull((dh_k_ip__1 = 'null'), 0) OR ifNull((dh_k_ip__1 = 'n/a'), 0) OR ifNull((dh_k_ip__1 = '{00000000-0000-0000-0000-000000000000}'), 0)), NULL, dh_k_ip__1) AS dh_k_ip,
-  multiIf((ifNull((dh_k_tip__1 = ''), 0) OR ifNull((dh_k_tip__1 = '-'), 0) OR ifNull((dh_k_tip__1 = '0'), 0) OR ifNull((dh_k_tip__1 = 'null'), 0) OR ifNull((dh_k_tip__1 = 'n/a'), 0) OR ifNull((dh_k_tip__1 = '{00000000-0000-0000-0000-000000000000}'), 0)), NULL, dh_k_tip__1) AS dh_k_tip,
-  multiIf((ifNull((dh_k_pid__1 = ''), 0) OR ifNull((dh_k_pid__1 = '-'), 0) OR ifNull((dh_k_pid__1 = '0'), 0) OR ifNull((dh_k_pid__1 = 'null'), 0) OR ifNull((dh_k_pid__1 = 'n/a'), 0) OR ifNull((dh_k_pid__1 = '{00000000-0000-0000-0000-000000000000}'), 0)), NULL, dh_k_pid__1) AS dh_k_pid,
-  multiIf((ifNull((dh_k_sproc__1 = ''), 0) OR ifNull((dh_k_sproc__1 = '-'), 0) OR ifNull((dh_k_sproc__1 = '0'), 0) OR ifNull((dh_k_sproc__1 = 'null'), 0) OR ifNull((dh_k_sproc__1 = 'n/a'), 0) OR ifNull((dh_k_sproc__1 = '{00000000-0000-0000-0000-000000000000}'), 0)), NULL, dh_k_sproc__1) AS dh_k_sproc
+  tupleElement(tuple(arrayMap(h -> arrayExists((n, h2) -> n = 1 AND h2 = h, dh_NK, dh_H), dh_H), dh_NK), 1) AS dh_HB,
+  tupleElement(tuple(arrayMap((b, h, i) -> multiIf(b, indexOf(dh_H, h), i), arrayMap(h -> arrayExists((n, h2) -> n = 1 AND h2 = h, dh_NK, dh_H), dh_H), dh_H, arrayEnumerate(dh_H)), dh_NK), 1) AS dh_L0
+FROM (
+SELECT dh_part, arraySort(groupArray(tuple(`dh_t`, `dh_ev`, `EventCode`, `CommandLine`, `ScriptBlockText`, `Payload`, `Computer`, `host`, `IpAddress`, `WorkstationName`, `param4`, `param5`, `TargetDomainName`, `TargetUserName`, `User`, `SubjectDomainName`, `SubjectUserName`, `dh_s_inbound`, `dh_s_logon`, `dh_s_local_request`, `dh_s_child`, `dh_s_child_4688`, `dh_s_impacket_child`, `dh_s_source_connection`, `dh_s_source_request`, `dh_host`, `dh_peer_ip`, `dh_peer_host`, `dh_k_proc`, `dh_k_ip`, `dh_k_tip`, `dh_k_pid`, `dh_k_sproc`))) AS dh_a,
+  arrayMap((x, w) -> ifNull(concat(toString(w), '|', multiIf(tupleElement(x, 18) = 1 OR tupleElement(x, 19) = 1 OR tupleElement(x, 20) = 1 OR tupleElement(x, 21) = 1 OR tupleElement(x, 22) = 1 OR tupleElement(x, 23) = 1 OR tupleElement(x, 24) = 1 OR tupleElement(x, 25) = 1, tupleElement(x, 26), '')), ''), dh_a, arrayCumSum(arrayMap((d, i) -> multiIf(i = 1 OR d > 20, 1, 0), arrayDifference(arrayMap(x -> tupleElement(x, 1), dh_a)), arrayEnumerate(dh_a)))) AS dh_H,
+  arrayMap(x -> multiIf(isNull(tupleElement(x, 29)) AND isNull(tupleElement(x, 30)) AND isNull(tupleElement(x, 31)) AND isNull(tupleElement(x, 32)) AND isNull(tupleElement(x, 33)), 1, 0), dh_a) AS dh_NK,
+  arrayMap((x, w) -> ifNull(concat(toString(w), '|', tupleElement(x, 29)), ''), dh_a, arrayCumSum(arrayMap((d, i) -> multiIf(i = 1 OR d > 20, 1, 0), arrayDifference(arrayMap(x -> tupleElement(x, 1), dh_a)), arrayEnumerate(dh_a)))) AS dh_K0,
+  arrayMap((x, w) -> ifNull(concat(toString(w), '|', tupleElement(x, 30)), ''), dh_a, arrayCumSum(arrayMap((d, i) -> multiIf(i = 1 OR d > 20, 1, 0), arrayDifference(arrayMap(x -> tupleElement(x, 1), dh_a)), arrayEnumerate(dh_a)))) AS dh_K1,
+  arrayMap((x, w) -> ifNull(concat(toString(w), '|', tupleElement(x, 31)), ''), dh_a, arrayCumSum(arrayMap((d, i) -> multiIf(i = 1 OR d > 20, 1, 0), arrayDifference(arrayMap(x -> tupleElement(x, 1), dh_a)), arrayEnumerate(dh_a)))) AS dh_K2,
+  arrayMap((x, w) -> ifNull(concat(toString(w), '|', tupleElement(x, 32)), ''), dh_a, arrayCumSum(arrayMap((d, i) -> multiIf(i = 1 OR d > 20, 1, 0), arrayDifference(arrayMap(x -> tupleElement(x, 1), dh_a)), arrayEnumerate(dh_a)))) AS dh_K3,
+  arrayMap((x, w) -> ifNull(concat(toString(w), '|', tupleElement(x, 33)), ''), dh_a, arrayCumSum(arrayMap((d, i) -> multiIf(i = 1 OR d > 20, 1, 0), arrayDifference(arrayMap(x -> tupleElement(x, 1), dh_a)), arrayEnumerate(dh_a)))) AS dh_K4
 FROM (
 SELECT *,
-  multiIf(match(dh_k_proc__0, '^0x[0-9a-f]+$'), toString(reinterpretAsUInt64(reverse(unhex(replaceRegexpOne(dh_k_proc__0, '^0x', ''))))), multiIf(match(dh_k_proc__0, '^[0-9]+$'), replaceRegexpOne(dh_k_proc__0, '^0+([0-9])', '\\1'), dh_k_proc__0)) AS dh_k_proc__1,
-  multiIf(match(dh_k_ip__0, '^0x[0-9a-f]+$'), toString(reinterpretAsUInt64(reverse(unhex(replaceRegexpOne(dh_k_ip__0, '^0x', ''))))), multiIf(match(dh_k_ip__0, '^[0-9]+$'), replaceRegexpOne(dh_k_ip__0, '^0+([0-9])', '\\1'), dh_k_ip__0)) AS dh_k_ip__1,
-  multiIf(match(dh_k_tip__0, '^0x[0-9a-f]+$'), toString(reinterpretAsUInt64(reverse(unhex(replaceRegexpOne(dh_k_tip__0, '^0x', ''))))), multiIf(match(dh_k_tip__0, '^[0-9]+$'), replaceRegexpOne(dh_k_tip__0, '^0+([0-9])', '\\1'), dh_k_tip__0)) AS dh_k_tip__1,
-  multiIf(match(dh_k_pid__0, '^0x[0-9a-f]+$'), toString(reinterpretAsUInt64(reverse(unhex(replaceRegexpOne(dh_k_pid__0, '^0x', ''))))), multiIf(match(dh_k_pid__0, '^[0-9]+$'), replaceRegexpOne(dh_k_pid__0, '^0+([0-9])', '\\1'), dh_k_pid__0)) AS dh_k_pid__1,
-  multiIf(match(dh_k_sproc__0, '^0x[0-9a-f]+$'), toString(reinterpretAsUInt64(reverse(unhex(replaceRegexpOne(dh_k_sproc__0, '^0x', ''))))), multiIf(match(dh_k_sproc__0, '^[0-9]+$'), replaceRegexpOne(dh_k_sproc__0, '^0+([0-9])', '\\1'), dh_k_sproc__0)) AS dh_k_sproc__1
-FROM (
-SELECT *,
-  lowerUTF8(replaceRegexpAll(dh_k_proc__raw, '^\\s+|\\s+$', '')) AS dh_k_proc__0,
-  lowerUTF8(replaceRegexpAll(dh_k_ip__raw, '^\\s+|\\s+$', '')) AS dh_k_ip__0,
-  lowerUTF8(replaceRegexpAll(dh_k_tip__raw, '^\\s+|\\s+$', '')) AS dh_k_tip__0,
-  lowerUTF8(replaceRegexpAll(dh_k_pid__raw, '^\\s+|\\s+$', '')) AS dh_k_pid__0,
-  lowerUTF8(replaceRegexpAll(dh_k_sproc__raw, '^\\s+|\\s+$', '')) AS dh_k_sproc__0
-FROM (
-SELECT *,
-  coalesce(multiIf((dh_s_inbound = 1), `ProcessGuid`, NULL), multiIf((dh_s_child = 1), `ParentProcessGuid`, NULL), multiIf((dh_s_impacket_child = 1), `ParentProcessGuid`, NULL)) AS dh_k_proc__raw,
-  coalesce(multiIf((dh_s_inbound = 1), dh_peer_ip, NULL), multiIf((dh_s_logon = 1), `IpAddress`, NULL), multiIf((dh_s_source_connection = 1), `SourceIp`, NULL)) AS dh_k_ip__raw,
-  coalesce(multiIf((dh_s_inbound = 1), dh_local_ip, NULL), multiIf((dh_s_source_connection = 1), `DestinationIp`, NULL)) AS dh_k_tip__raw,
-  coalesce(multiIf((dh_s_child = 1), `ParentProcessId`, NULL), multiIf((dh_s_child_4688 = 1), `ProcessId`, NULL), multiIf((dh_s_impacket_child = 1), coalesce(`ParentProcessId`, `ProcessId`), NULL)) AS dh_k_pid__raw,
-  coalesce(multiIf((dh_s_source_connection = 1), `ProcessGuid`, NULL), multiIf((dh_s_source_request = 1), `ProcessGuid`, NULL)) AS dh_k_sproc__raw,
-  '*' AS dh_part,
-  concat(coalesce(`Computer`, `host`, ''), '/', coalesce(`Channel`, ''), '#', dh_rid) AS dh_ev,
-  ifNull(toFloat64(toUInt32(parseDateTimeBestEffortOrNull(`_time`))) + toFloat64OrZero(concat('0.', extract(ifNull(`_time`, ''), '\\.([0-9]+)'))), 0) AS dh_t
+  multiIf(ifNull(has(['', '-', '0', 'null', 'n/a', '{00000000-0000-0000-0000-000000000000}'], (multiIf(match((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), `ProcessGuid`, NULL), multiIf((dh_s_child = 1), `ParentProcessGuid`, NULL), multiIf((dh_s_impacket_child = 1), `ParentProcessGuid`, NULL))), '^\\s+|\\s+$', ''))), '^0x[0-9a-f]+$'), toString(reinterpretAsUInt64(reverse(unhex(replaceRegexpOne((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), `ProcessGuid`, NULL), multiIf((dh_s_child = 1), `ParentProcessGuid`, NULL), multiIf((dh_s_impacket_child = 1), `ParentProcessGuid`, NULL))), '^\\s+|\\s+$', ''))), '^0x', ''))))), multiIf(match((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), `ProcessGuid`, NULL), multiIf((dh_s_child = 1), `ParentProcessGuid`, NULL), multiIf((dh_s_impacket_child = 1), `ParentProcessGuid`, NULL))), '^\\s+|\\s+$', ''))), '^[0-9]+$'), replaceRegexpOne((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), `ProcessGuid`, NULL), multiIf((dh_s_child = 1), `ParentProcessGuid`, NULL), multiIf((dh_s_impacket_child = 1), `ParentProcessGuid`, NULL))), '^\\s+|\\s+$', ''))), '^0+([0-9])', '\\1'), (lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), `ProcessGuid`, NULL), multiIf((dh_s_child = 1), `ParentProcessGuid`, NULL), multiIf((dh_s_impacket_child = 1), `ParentProcessGuid`, NULL))), '^\\s+|\\s+$', ''))))))), 0), NULL, (multiIf(match((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), `ProcessGuid`, NULL), multiIf((dh_s_child = 1), `ParentProcessGuid`, NULL), multiIf((dh_s_impacket_child = 1), `ParentProcessGuid`, NULL))), '^\\s+|\\s+$', ''))), '^0x[0-9a-f]+$'), toString(reinterpretAsUInt64(reverse(unhex(replaceRegexpOne((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), `ProcessGuid`, NULL), multiIf((dh_s_child = 1), `ParentProcessGuid`, NULL), multiIf((dh_s_impacket_child = 1), `ParentProcessGuid`, NULL))), '^\\s+|\\s+$', ''))), '^0x', ''))))), multiIf(match((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), `ProcessGuid`, NULL), multiIf((dh_s_child = 1), `ParentProcessGuid`, NULL), multiIf((dh_s_impacket_child = 1), `ParentProcessGuid`, NULL))), '^\\s+|\\s+$', ''))), '^[0-9]+$'), replaceRegexpOne((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), `ProcessGuid`, NULL), multiIf((dh_s_child = 1), `ParentProcessGuid`, NULL), multiIf((dh_s_impacket_child = 1), `ParentProcessGuid`, NULL))), '^\\s+|\\s+$', ''))), '^0+([0-9])', '\\1'), (lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), `ProcessGuid`, NULL), multiIf((dh_s_child = 1), `ParentProcessGuid`, NULL), multiIf((dh_s_impacket_child = 1), `ParentProcessGuid`, NULL))), '^\\s+|\\s+$', ''))))))) AS dh_k_proc,
+  multiIf(ifNull(has(['', '-', '0', 'null', 'n/a', '{00000000-0000-0000-0000-000000000000}'], (multiIf(match((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), dh_peer_ip, NULL), multiIf((dh_s_logon = 1), `IpAddress`, NULL), multiIf((dh_s_source_connection = 1), `SourceIp`, NULL))), '^\\s+|\\s+$', ''))), '^0x[0-9a-f]+$'), toString(reinterpretAsUInt64(reverse(unhex(replaceRegexpOne((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), dh_peer_ip, NULL), multiIf((dh_s_logon = 1), `IpAddress`, NULL), multiIf((dh_s_source_connection = 1), `SourceIp`, NULL))), '^\\s+|\\s+$', ''))), '^0x', ''))))), multiIf(match((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), dh_peer_ip, NULL), multiIf((dh_s_logon = 1), `IpAddress`, NULL), multiIf((dh_s_source_connection = 1), `SourceIp`, NULL))), '^\\s+|\\s+$', ''))), '^[0-9]+$'), replaceRegexpOne((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), dh_peer_ip, NULL), multiIf((dh_s_logon = 1), `IpAddress`, NULL), multiIf((dh_s_source_connection = 1), `SourceIp`, NULL))), '^\\s+|\\s+$', ''))), '^0+([0-9])', '\\1'), (lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), dh_peer_ip, NULL), multiIf((dh_s_logon = 1), `IpAddress`, NULL), multiIf((dh_s_source_connection = 1), `SourceIp`, NULL))), '^\\s+|\\s+$', ''))))))), 0), NULL, (multiIf(match((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), dh_peer_ip, NULL), multiIf((dh_s_logon = 1), `IpAddress`, NULL), multiIf((dh_s_source_connection = 1), `SourceIp`, NULL))), '^\\s+|\\s+$', ''))), '^0x[0-9a-f]+$'), toString(reinterpretAsUInt64(reverse(unhex(replaceRegexpOne((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), dh_peer_ip, NULL), multiIf((dh_s_logon = 1), `IpAddress`, NULL), multiIf((dh_s_source_connection = 1), `SourceIp`, NULL))), '^\\s+|\\s+$', ''))), '^0x', ''))))), multiIf(match((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), dh_peer_ip, NULL), multiIf((dh_s_logon = 1), `IpAddress`, NULL), multiIf((dh_s_source_connection = 1), `SourceIp`, NULL))), '^\\s+|\\s+$', ''))), '^[0-9]+$'), replaceRegexpOne((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), dh_peer_ip, NULL), multiIf((dh_s_logon = 1), `IpAddress`, NULL), multiIf((dh_s_source_connection = 1), `SourceIp`, NULL))), '^\\s+|\\s+$', ''))), '^0+([0-9])', '\\1'), (lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), dh_peer_ip, NULL), multiIf((dh_s_logon = 1), `IpAddress`, NULL), multiIf((dh_s_source_connection = 1), `SourceIp`, NULL))), '^\\s+|\\s+$', ''))))))) AS dh_k_ip,
+  multiIf(ifNull(has(['', '-', '0', 'null', 'n/a', '{00000000-0000-0000-0000-000000000000}'], (multiIf(match((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), dh_local_ip, NULL), multiIf((dh_s_source_connection = 1), `DestinationIp`, NULL))), '^\\s+|\\s+$', ''))), '^0x[0-9a-f]+$'), toString(reinterpretAsUInt64(reverse(unhex(replaceRegexpOne((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), dh_local_ip, NULL), multiIf((dh_s_source_connection = 1), `DestinationIp`, NULL))), '^\\s+|\\s+$', ''))), '^0x', ''))))), multiIf(match((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), dh_local_ip, NULL), multiIf((dh_s_source_connection = 1), `DestinationIp`, NULL))), '^\\s+|\\s+$', ''))), '^[0-9]+$'), replaceRegexpOne((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), dh_local_ip, NULL), multiIf((dh_s_source_connection = 1), `DestinationIp`, NULL))), '^\\s+|\\s+$', ''))), '^0+([0-9])', '\\1'), (lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), dh_local_ip, NULL), multiIf((dh_s_source_connection = 1), `DestinationIp`, NULL))), '^\\s+|\\s+$', ''))))))), 0), NULL, (multiIf(match((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), dh_local_ip, NULL), multiIf((dh_s_source_connection = 1), `DestinationIp`, NULL))), '^\\s+|\\s+$', ''))), '^0x[0-9a-f]+$'), toString(reinterpretAsUInt64(reverse(unhex(replaceRegexpOne((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), dh_local_ip, NULL), multiIf((dh_s_source_connection = 1), `DestinationIp`, NULL))), '^\\s+|\\s+$', ''))), '^0x', ''))))), multiIf(match((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), dh_local_ip, NULL), multiIf((dh_s_source_connection = 1), `DestinationIp`, NULL))), '^\\s+|\\s+$', ''))), '^[0-9]+$'), replaceRegexpOne((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), dh_local_ip, NULL), multiIf((dh_s_source_connection = 1), `DestinationIp`, NULL))), '^\\s+|\\s+$', ''))), '^0+([0-9])', '\\1'), (lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_inbound = 1), dh_local_ip, NULL), multiIf((dh_s_source_connection = 1), `DestinationIp`, NULL))), '^\\s+|\\s+$', ''))))))) AS dh_k_tip,
+  multiIf(ifNull(has(['', '-', '0', 'null', 'n/a', '{00000000-0000-0000-0000-000000000000}'], (multiIf(match((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_child = 1), `ParentProcessId`, NULL), multiIf((dh_s_child_4688 = 1), `ProcessId`, NULL), multiIf((dh_s_impacket_child = 1), coalesce(`ParentProcessId`, `ProcessId`), NULL))), '^\\s+|\\s+$', ''))), '^0x[0-9a-f]+$'), toString(reinterpretAsUInt64(reverse(unhex(replaceRegexpOne((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_child = 1), `ParentProcessId`, NULL), multiIf((dh_s_child_4688 = 1), `ProcessId`, NULL), multiIf((dh_s_impacket_child = 1), coalesce(`ParentProcessId`, `ProcessId`), NULL))), '^\\s+|\\s+$', ''))), '^0x', ''))))), multiIf(match((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_child = 1), `ParentProcessId`, NULL), multiIf((dh_s_child_4688 = 1), `ProcessId`, NULL), multiIf((dh_s_impacket_child = 1), coalesce(`ParentProcessId`, `ProcessId`), NULL))), '^\\s+|\\s+$', ''))), '^[0-9]+$'), replaceRegexpOne((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_child = 1), `ParentProcessId`, NULL), multiIf((dh_s_child_4688 = 1), `ProcessId`, NULL), multiIf((dh_s_impacket_child = 1), coalesce(`ParentProcessId`, `ProcessId`), NULL))), '^\\s+|\\s+$', ''))), '^0+([0-9])', '\\1'), (lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_child = 1), `ParentProcessId`, NULL), multiIf((dh_s_child_4688 = 1), `ProcessId`, NULL), multiIf((dh_s_impacket_child = 1), coalesce(`ParentProcessId`, `ProcessId`), NULL))), '^\\s+|\\s+$', ''))))))), 0), NULL, (multiIf(match((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_child = 1), `ParentProcessId`, NULL), multiIf((dh_s_child_4688 = 1), `ProcessId`, NULL), multiIf((dh_s_impacket_child = 1), coalesce(`ParentProcessId`, `ProcessId`), NULL))), '^\\s+|\\s+$', ''))), '^0x[0-9a-f]+$'), toString(reinterpretAsUInt64(reverse(unhex(replaceRegexpOne((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_child = 1), `ParentProcessId`, NULL), multiIf((dh_s_child_4688 = 1), `ProcessId`, NULL), multiIf((dh_s_impacket_child = 1), coalesce(`ParentProcessId`, `ProcessId`), NULL))), '^\\s+|\\s+$', ''))), '^0x', ''))))), multiIf(match((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_child = 1), `ParentProcessId`, NULL), multiIf((dh_s_child_4688 = 1), `ProcessId`, NULL), multiIf((dh_s_impacket_child = 1), coalesce(`ParentProcessId`, `ProcessId`), NULL))), '^\\s+|\\s+$', ''))), '^[0-9]+$'), replaceRegexpOne((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_child = 1), `ParentProcessId`, NULL), multiIf((dh_s_child_4688 = 1), `ProcessId`, NULL), multiIf((dh_s_impacket_child = 1), coalesce(`ParentProcessId`, `ProcessId`), NULL))), '^\\s+|\\s+$', ''))), '^0+([0-9])', '\\1'), (lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_child = 1), `ParentProcessId`, NULL), multiIf((dh_s_child_4688 = 1), `ProcessId`, NULL), multiIf((dh_s_impacket_child = 1), coalesce(`ParentProcessId`, `ProcessId`), NULL))), '^\\s+|\\s+$', ''))))))) AS dh_k_pid,
+  multiIf(ifNull(has(['', '-', '0', 'null', 'n/a', '{00000000-0000-0000-0000-000000000000}'], (multiIf(match((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_source_connection = 1), `ProcessGuid`, NULL), multiIf((dh_s_source_request = 1), `ProcessGuid`, NULL))), '^\\s+|\\s+$', ''))), '^0x[0-9a-f]+$'), toString(reinterpretAsUInt64(reverse(unhex(replaceRegexpOne((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_source_connection = 1), `ProcessGuid`, NULL), multiIf((dh_s_source_request = 1), `ProcessGuid`, NULL))), '^\\s+|\\s+$', ''))), '^0x', ''))))), multiIf(match((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_source_connection = 1), `ProcessGuid`, NULL), multiIf((dh_s_source_request = 1), `ProcessGuid`, NULL))), '^\\s+|\\s+$', ''))), '^[0-9]+$'), replaceRegexpOne((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_source_connection = 1), `ProcessGuid`, NULL), multiIf((dh_s_source_request = 1), `ProcessGuid`, NULL))), '^\\s+|\\s+$', ''))), '^0+([0-9])', '\\1'), (lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_source_connection = 1), `ProcessGuid`, NULL), multiIf((dh_s_source_request = 1), `ProcessGuid`, NULL))), '^\\s+|\\s+$', ''))))))), 0), NULL, (multiIf(match((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_source_connection = 1), `ProcessGuid`, NULL), multiIf((dh_s_source_request = 1), `ProcessGuid`, NULL))), '^\\s+|\\s+$', ''))), '^0x[0-9a-f]+$'), toString(reinterpretAsUInt64(reverse(unhex(replaceRegexpOne((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_source_connection = 1), `ProcessGuid`, NULL), multiIf((dh_s_source_request = 1), `ProcessGuid`, NULL))), '^\\s+|\\s+$', ''))), '^0x', ''))))), multiIf(match((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_source_connection = 1), `ProcessGuid`, NULL), multiIf((dh_s_source_request = 1), `ProcessGuid`, NULL))), '^\\s+|\\s+$', ''))), '^[0-9]+$'), replaceRegexpOne((lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_source_connection = 1), `ProcessGuid`, NULL), multiIf((dh_s_source_request = 1), `ProcessGuid`, NULL))), '^\\s+|\\s+$', ''))), '^0+([0-9])', '\\1'), (lowerUTF8(replaceRegexpAll((coalesce(multiIf((dh_s_source_connection = 1), `ProcessGuid`, NULL), multiIf((dh_s_source_request = 1), `ProcessGuid`, NULL))), '^\\s+|\\s+$', ''))))))) AS dh_k_sproc
 FROM (
 SELECT *,
   multiIf((ifNull((`EventCode` = '3'), 0) AND ifNull((ifNull((lowerUTF8(`Channel`) = 'microsoft-windows-sysmon/operational'), 0) OR ifNull((lowerUTF8(`Name`) = 'microsoft-windows-sysmon'), 0)), 0)), multiIf(ifNull((ifNull((lowerUTF8(coalesce(`Initiated`, '')) = 'true'), 0) OR ifNull((ifNull((ifNull(isNotNull(`SourceHostname`), 0) AND ifNull((NOT (ifNull((`SourceHostname` = ''), 0) OR ifNull((`SourceHostname` = '-'), 0))), 0)), 0) AND ifNull((multiIf((ifNull(match(lowerUTF8(replaceRegexpAll(`SourceHostname`, '^\\s+|\\s+$', '')), '^\\d{1,3}(\\.\\d{1,3}){3}$'), 0) OR ifNull(match(lowerUTF8(replaceRegexpAll(`SourceHostname`, '^\\s+|\\s+$', '')), ':'), 0) OR ifNull(match(lowerUTF8(replaceRegexpAll(`SourceHostname`, '^\\s+|\\s+$', '')), '^\\.'), 0)), lowerUTF8(replaceRegexpAll(`SourceHostname`, '^\\s+|\\s+$', '')), extract(lowerUTF8(replaceRegexpAll(`SourceHostname`, '^\\s+|\\s+$', '')), '^[^.]*')) = dh_host), 0)), 0) OR ifNull((ifNull((NOT ifNull((ifNull((ifNull(isNotNull(`DestinationHostname`), 0) AND ifNull((NOT (ifNull((`DestinationHostname` = ''), 0) OR ifNull((`DestinationHostname` = '-'), 0))), 0)), 0) AND ifNull((multiIf((ifNull(match(lowerUTF8(replaceRegexpAll(`DestinationHostname`, '^\\s+|\\s+$', '')), '^\\d{1,3}(\\.\\d{1,3}){3}$'), 0) OR ifNull(match(lowerUTF8(replaceRegexpAll(`DestinationHostname`, '^\\s+|\\s+$', '')), ':'), 0) OR ifNull(match(lowerUTF8(replaceRegexpAll(`DestinationHostname`, '^\\s+|\\s+$', '')), '^\\.'), 0)), lowerUTF8(replaceRegexpAll(`DestinationHostname`, '^\\s+|\\s+$', '')), extract(lowerUTF8(replaceRegexpAll(`DestinationHostname`, '^\\s+|\\s+$', '')), '^[^.]*')) = dh_host), 0)), 0)), 0) AND ifNull(ifNull((ifNull(match(`SourcePort`, '^\\d+$'), 0) AND ifNull(match(`DestinationPort`, '^\\d+$'), 0) AND ifNull(toInt64OrNull(`SourcePort`) < 49152, 0) AND ifNull(toInt64OrNull(`DestinationPort`) >= 49152, 0)), 0), 0)), 0)), 0), multiIf((ifNull(isNotNull(`DestinationIp`), 0) AND ifNull((NOT (ifNull((`DestinationIp` = ''), 0) OR ifNull((`DestinationIp` = '-'), 0))), 0)), replaceRegexpOne(`DestinationIp`, '^(?i:::ffff:)', ''), NULL), multiIf((ifNull(isNotNull(`SourceIp`), 0) AND ifNull((NOT (ifNull((`SourceIp` = ''), 0) OR ifNull((`SourceIp` = '-'), 0))), 0)), replaceRegexpOne(`SourceIp`, '^(?i:::ffff:)', ''), NULL)), multiIf((ifNull((`EventCode` = '5156'), 0) OR ifNull((`EventCode` = '5157'), 0) OR ifNull((`EventCode` = '5158'), 0)), multiIf(ifNull((ifNull((NOT match(coalesce(`Direction`, ''), '(?i:14592|inbound)')), 0) OR ifNull(ifNull((ifNull(match(`SourcePort`, '^\\d+$'), 0) AND ifNull(match(`DestPort`, '^\\d+$'), 0) AND ifNull(toInt64OrNull(`SourcePort`) < 49152, 0) AND ifNull(toInt64OrNull(`DestPort`) >= 49152, 0)), 0), 0)), 0), multiIf((ifNull(isNotNull(`DestAddress`), 0) AND ifNull((NOT (ifNull((`DestAddress` = ''), 0) OR ifNull((`DestAddress` = '-'), 0))), 0)), replaceRegexpOne(`DestAddress`, '^(?i:::ffff:)', ''), NULL), multiIf((ifNull(isNotNull(`SourceAddress`), 0) AND ifNull((NOT (ifNull((`SourceAddress` = ''), 0) OR ifNull((`SourceAddress` = '-'), 0))), 0)), replaceRegexpOne(`SourceAddress`, '^(?i:::ffff:)', ''), NULL)), multiIf((ifNull(isNotNull(coalesce(`IpAddress`, `ClientAddress`)), 0) AND ifNull((NOT (ifNull((coalesce(`IpAddress`, `ClientAddress`) = ''), 0) OR ifNull((coalesce(`IpAddress`, `ClientAddress`) = '-'), 0))), 0)), replaceRegexpOne(coalesce(`IpAddress`, `ClientAddress`), '^(?i:::ffff:)', ''), NULL))) AS dh_peer_ip,
   multiIf((ifNull((`EventCode` = '3'), 0) AND ifNull((ifNull((lowerUTF8(`Channel`) = 'microsoft-windows-sysmon/operational'), 0) OR ifNull((lowerUTF8(`Name`) = 'microsoft-windows-sysmon'), 0)), 0)), multiIf(ifNull((ifNull((lowerUTF8(coalesce(`Initiated`, '')) = 'true'), 0) OR ifNull((ifNull((ifNull(isNotNull(`SourceHostname`), 0) AND ifNull((NOT (ifNull((`SourceHostname` = ''), 0) OR ifNull((`SourceHostname` = '-'), 0))), 0)), 0) AND ifNull((multiIf((ifNull(match(lowerUTF8(replaceRegexpAll(`SourceHostname`, '^\\s+|\\s+$', '')), '^\\d{1,3}(\\.\\d{1,3}){3}$'), 0) OR ifNull(match(lowerUTF8(replaceRegexpAll(`SourceHostname`, '^\\s+|\\s+$', '')), ':'), 0) OR ifNull(match(lowerUTF8(replaceRegexpAll(`SourceHostname`, '^\\s+|\\s+$', '')), '^\\.'), 0)), lowerUTF8(replaceRegexpAll(`SourceHostname`, '^\\s+|\\s+$', '')), extract(lowerUTF8(replaceRegexpAll(`SourceHostname`, '^\\s+|\\s+$', '')), '^[^.]*')) = dh_host), 0)), 0) OR ifNull((ifNull((NOT ifNull((ifNull((ifNull(isNotNull(`DestinationHostname`), 0) AND ifNull((NOT (ifNull((`DestinationHostname` = ''), 0) OR ifNull((`DestinationHostname` = '-'), 0))), 0)), 0) AND ifNull((multiIf((ifNull(match(lowerUTF8(replaceRegexpAll(`DestinationHostname`, '^\\s+|\\s+$', '')), '^\\d{1,3}(\\.\\d{1,3}){3}$'), 0) OR ifNull(match(lowerUTF8(replaceRegexpAll(`DestinationHostname`, '^\\s+|\\s+$', '')), ':'), 0) OR ifNull(match(lowerUTF8(replaceRegexpAll(`DestinationHostname`, '^\\s+|\\s+$', '')), '^\\.'), 0)), lowerUTF8(replaceRegexpAll(`DestinationHostname`, '^\\s+|\\s+$', '')), extract(lowerUTF8(replaceRegexpAll(`DestinationHostname`, '^\\s+|\\s+$', '')), '^[^.]*')) = dh_host), 0)), 0)), 0) AND ifNull(ifNull((ifNull(match(`SourcePort`, '^\\d+$'), 0) AND ifNull(match(`DestinationPort`, '^\\d+$'), 0) AND ifNull(toInt64OrNull(`SourcePort`) < 49152, 0) AND ifNull(toInt64OrNull(`DestinationPort`) >= 49152, 0)), 0), 0)), 0)), 0), multiIf((ifNull(isNotNull(`DestinationHostname`), 0) AND ifNull((NOT (ifNull((`DestinationHostname` = ''), 0) OR ifNull((`DestinationHostname` = '-'), 0))), 0)), `DestinationHostname`, NULL), multiIf((ifNull(isNotNull(`SourceHostname`), 0) AND ifNull((NOT (ifNull((`SourceHostname` = ''), 0) OR ifNull((`SourceHostname` = '-'), 0))), 0)), `SourceHostname`, NULL)), multiIf((ifNull((`EventCode` = '5156'), 0) OR ifNull((`EventCode` = '5157'), 0) OR ifNull((`EventCode` = '5158'), 0)), NULL, multiIf((ifNull(isNotNull(`WorkstationName`), 0) AND ifNull((NOT (ifNull((`WorkstationName` = ''), 0) OR ifNull((`WorkstationName` = '-'), 0))), 0)), `WorkstationName`, NULL))) AS dh_peer_host,
   multiIf((ifNull((`EventCode` = '3'), 0) AND ifNull((ifNull((lowerUTF8(`Channel`) = 'microsoft-windows-sysmon/operational'), 0) OR ifNull((lowerUTF8(`Name`) = 'microsoft-windows-sysmon'), 0)), 0)), multiIf(ifNull((ifNull((lowerUTF8(coalesce(`Initiated`, '')) = 'true'), 0) OR ifNull((ifNull((ifNull(isNotNull(`SourceHostname`), 0) AND ifNull((NOT (ifNull((`SourceHostname` = ''), 0) OR ifNull((`SourceHostname` = '-'), 0))), 0)), 0) AND ifNull((multiIf((ifNull(match(lowerUTF8(replaceRegexpAll(`SourceHostname`, '^\\s+|\\s+$', '')), '^\\d{1,3}(\\.\\d{1,3}){3}$'), 0) OR ifNull(match(lowerUTF8(replaceRegexpAll(`SourceHostname`, '^\\s+|\\s+$', '')), ':'), 0) OR ifNull(match(lowerUTF8(replaceRegexpAll(`SourceHostname`, '^\\s+|\\s+$', '')), '^\\.'), 0)), lowerUTF8(replaceRegexpAll(`SourceHostname`, '^\\s+|\\s+$', '')), extract(lowerUTF8(replaceRegexpAll(`SourceHostname`, '^\\s+|\\s+$', '')), '^[^.]*')) = dh_host), 0)), 0) OR ifNull((ifNull((NOT ifNull((ifNull((ifNull(isNotNull(`DestinationHostname`), 0) AND ifNull((NOT (ifNull((`DestinationHostname` = ''), 0) OR ifNull((`DestinationHostname` = '-'), 0))), 0)), 0) AND ifNull((multiIf((ifNull(match(lowerUTF8(replaceRegexpAll(`DestinationHostname`, '^\\s+|\\s+$', '')), '^\\d{1,3}(\\.\\d{1,3}){3}$'), 0) OR ifNull(match(lowerUTF8(replaceRegexpAll(`DestinationHostname`, '^\\s+|\\s+$', '')), ':'), 0) OR ifNull(match(lowerUTF8(replaceRegexpAll(`DestinationHostname`, '^\\s+|\\s+$', '')), '^\\.'), 0)), lowerUTF8(replaceRegexpAll(`DestinationHostname`, '^\\s+|\\s+$', '')), extract(lowerUTF8(replaceRegexpAll(`DestinationHostname`, '^\\s+|\\s+$', '')), '^[^.]*')) = dh_host), 0)), 0)), 0) AND ifNull(ifNull((ifNull(match(`SourcePort`, '^\\d+$'), 0) AND ifNull(match(`DestinationPort`, '^\\d+$'), 0) AND ifNull(toInt64OrNull(`SourcePort`) < 49152, 0) AND ifNull(toInt64OrNull(`DestinationPort`) >= 49152, 0)), 0), 0)), 0)), 0), multiIf((ifNull(isNotNull(`SourceIp`), 0) AND ifNull((NOT (ifNull((`SourceIp` = ''), 0) OR ifNull((`SourceIp` = '-'), 0))), 0)), replaceRegexpOne(`SourceIp`, '^(?i:::ffff:)', ''), NULL), multiIf((ifNull(isNotNull(`DestinationIp`), 0) AND ifNull((NOT (ifNull((`DestinationIp` = ''), 0) OR ifNull((`DestinationIp` = '-'), 0))), 0)), replaceRegexpOne(`DestinationIp`, '^(?i:::ffff:)', ''), NULL)), multiIf((ifNull((`EventCode` = '5156'), 0) OR ifNull((`EventCode` = '5157'), 0) OR ifNull((`EventCode` = '5158'), 0)), multiIf(ifNull((ifNull((NOT match(coalesce(`Direction`, ''), '(?i:14592|inbound)')), 0) OR ifNull(ifNull((ifNull(match(`SourcePort`, '^\\d+$'), 0) AND ifNull(match(`DestPort`, '^\\d+$'), 0) AND ifNull(toInt64OrNull(`SourcePort`) < 49152, 0) AND ifNull(toInt64OrNull(`DestPort`) >= 49152, 0)), 0), 0)), 0), multiIf((ifNull(isNotNull(`SourceAddress`), 0) AND ifNull((NOT (ifNull((`SourceAddress` = ''), 0) OR ifNull((`SourceAddress` = '-'), 0))), 0)), replaceRegexpOne(`SourceAddress`, '^(?i:::ffff:)', ''), NULL), multiIf((ifNull(isNotNull(`DestAddress`), 0) AND ifNull((NOT (ifNull((`DestAddress` = ''), 0) OR ifNull((`DestAddress` = '-'), 0))), 0)), replaceRegexpOne(`DestAddress`, '^(?i:::ffff:)', ''), NULL)), NULL)) AS dh_local_ip,
-  multiIf((ifNull((`EventCode` = '3'), 0) AND ifNull((ifNull((lowerUTF8(`Channel`) = 'microsoft-windows-sysmon/operational'), 0) OR ifNull((lowerUTF8(`Name`) = 'microsoft-windows-sysmon'), 0)), 0)), multiIf((ifNull((ifNull(isNotNull(`SourceIp`), 0) AND ifNull((NOT (ifNull((`SourceIp` = ''), 0) OR ifNull((`SourceIp` = '-'), 0))), 0)), 0) AND ifNull((ifNull(isNotNull(`SourcePort`), 0) AND ifNull((NOT (ifNull((`SourcePort` = ''), 0) OR ifNull((`SourcePort` = '-'), 0))), 0)), 0) AND ifNull((ifNull(isNotNull(`DestinationIp`), 0) AND ifNull((NOT (ifNull((`DestinationIp` = ''), 0) OR ifNull((`DestinationIp` = '-'), 0))), 0)), 0) AND ifNull((ifNull(isNotNull(`DestinationPort`), 0) AND ifNull((NOT (ifNull((`DestinationPort` = ''), 0) OR ifNull((`DestinationPort` = '-'), 0))), 0)), 0)), multiIf(concat(replaceRegexpOne(lowerUTF8(`SourceIp`), '^::ffff:', ''), ':', `SourcePort`) <= concat(replaceRegexpOne(lowerUTF8(`DestinationIp`), '^::ffff:', ''), ':', `DestinationPort`), concat(concat(replaceRegexpOne(lowerUTF8(`SourceIp`), '^::ffff:', ''), ':', `SourcePort`), '|', concat(replaceRegexpOne(lowerUTF8(`DestinationIp`), '^::ffff:', ''), ':', `DestinationPort`)), concat(concat(replaceRegexpOne(lowerUTF8(`DestinationIp`), '^::ffff:', ''), ':', `DestinationPort`), '|', concat(replaceRegexpOne(lowerUTF8(`SourceIp`), '^::ffff:', ''), ':', `SourcePort`))), NULL), multiIf((ifNull((`EventCode` = '5156'), 0) OR ifNull((`EventCode` = '5157'), 0) OR ifNull((`EventCode` = '5158'), 0)), multiIf((ifNull((ifNull(isNotNull(`SourceAddress`), 0) AND ifNull((NOT (ifNull((`SourceAddress` = ''), 0) OR ifNull((`SourceAddress` = '-'), 0))), 0)), 0) AND ifNull((ifNull(isNotNull(`SourcePort`), 0) AND ifNull((NOT (ifNull((`SourcePort` = ''), 0) OR ifNull((`SourcePort` = '-'), 0))), 0)), 0) AND ifNull((ifNull(isNotNull(`DestAddress`), 0) AND ifNull((NOT (ifNull((`DestAddress` = ''), 0) OR ifNull((`DestAddress` = '-'), 0))), 0)), 0) AND ifNull((ifNull(isNotNull(`DestPort`), 0) AND ifNull((NOT (ifNull((`DestPort` = ''), 0) OR ifNull((`DestPort` = '-'), 0))), 0)), 0)), multiIf(concat(replaceRegexpOne(lowerUTF8(`SourceAddress`), '^::ffff:', ''), ':', `SourcePort`) <= concat(replaceRegexpOne(lowerUTF8(`DestAddress`), '^::ffff:', ''), ':', `DestPort`), concat(concat(replaceRegexpOne(lowerUTF8(`SourceAddress`), '^::ffff:', ''), ':', `SourcePort`), '|', concat(replaceRegexpOne(lowerUTF8(`DestAddress`), '^::ffff:', ''), ':', `DestPort`)), concat(concat(replaceRegexpOne(lowerUTF8(`DestAddress`), '^::ffff:', ''), ':', `DestPort`), '|', concat(replaceRegexpOne(lowerUTF8(`SourceAddress`), '^::ffff:', ''), ':', `SourcePort`))), NULL), NULL)) AS dh_conn,
-  coalesce(`EventRecordID`, `RecordNumber`, '') AS dh_rid
-FROM (
-SELECT *,
-  multiIf((ifNull(match(lowerUTF8(replaceRegexpAll(coalesce(`Computer`, `Hostname`, `host`, ''), '^\\s+|\\s+$', '')), '^\\d{1,3}(\\.\\d{1,3}){3}$'), 0) OR ifNull(match(lowerUTF8(replaceRegexpAll(coalesce(`Computer`, `Hostname`, `host`, ''), '^\\s+|\\s+$', '')), ':'), 0) OR ifNull(match(lowerUTF8(replaceRegexpAll(coalesce(`Computer`, `Hostname`, `host`, ''), '^\\s+|\\s+$', '')), '^\\.'), 0)), lowerUTF8(replaceRegexpAll(coalesce(`Computer`, `Hostname`, `host`, ''), '^\\s+|\\s+$', '')), extract(lowerUTF8(replaceRegexpAll(coalesce(`Computer`, `Hostname`, `host`, ''), '^\\s+|\\s+$', '')), '^[^.]*')) AS dh_host
+  '*' AS dh_part,
+  concat(coalesce(`Computer`, `host`, ''), '/', coalesce(`Channel`, ''), '#', coalesce(`EventRecordID`, `RecordNumber`, '')) AS dh_ev,
+  ifNull(toFloat64(toUInt32(parseDateTimeBestEffortOrNull(`_time`))) + toFloat64OrZero(concat('0.', extract(ifNull(`_time`, ''), '\\.([0-9]+)'))), 0) AS dh_t
 FROM (
 SELECT `_time`, `Channel`, `EventCode`, `Initiated`, `Image`, `Protocol`, `LogonType`, `CommandLine`, `ScriptBlockText`, `ParentImage`, `ParentProcessName`, `NewProcessName`, `DestinationPort`, `Payload`, `Computer`, `Hostname`, `host`, `Name`, `EventRecordID`, `RecordNumber`, `SourceIp`, `SourcePort`, `SourceHostname`, `DestinationIp`, `DestinationHostname`, `SourceAddress`, `DestAddress`, `DestPort`, `Direction`, `IpAddress`, `ClientAddress`, `WorkstationName`, `param4`, `param5`, `ProcessGuid`, `ParentProcessGuid`, `ParentProcessId`, `ProcessId`, `TargetDomainName`, `TargetUserName`, `User`, `SubjectDomainName`, `SubjectUserName`,
   multiIf((ifNull(lowerUTF8(`Channel`) = 'microsoft-windows-sysmon/operational', 0) AND ifNull(lowerUTF8(`EventCode`) = '3', 0) AND ifNull(lowerUTF8(`Initiated`) = 'false', 0) AND ifNull(match(lowerUTF8(`Image`), '(?s)^.*\\\\explorer\\.exe$'), 0) AND ifNull(lowerUTF8(`Protocol`) = 'tcp', 0)), 1, 0) AS dh_s_inbound,
@@ -1103,118 +188,26 @@ SELECT `_time`, `Channel`, `EventCode`, `Initiated`, `Image`, `Protocol`, `Logon
   multiIf((ifNull(lowerUTF8(`EventCode`) = '4688', 0) AND ifNull(match(lowerUTF8(`ParentProcessName`), '(?s)^.*\\\\explorer\\.exe$'), 0)), 1, 0) AS dh_s_child_4688,
   multiIf(((ifNull(lowerUTF8(`EventCode`) = '1', 0) OR ifNull(lowerUTF8(`EventCode`) = '4688', 0)) AND (ifNull(match(lowerUTF8(`Image`), '(?s)^.*\\\\cmd\\.exe$'), 0) OR ifNull(match(lowerUTF8(`NewProcessName`), '(?s)^.*\\\\cmd\\.exe$'), 0)) AND (ifNull(match(lowerUTF8(`ParentImage`), '(?s)^.*\\\\explorer\\.exe$'), 0) OR ifNull(match(lowerUTF8(`ParentProcessName`), '(?s)^.*\\\\explorer\\.exe$'), 0)) AND ifNull(match(lowerUTF8(`CommandLine`), '(?s)^.*/q /c .*$'), 0) AND ifNull(match(lowerUTF8(`CommandLine`), '(?s)^.*\\\\\\\\127\\.0\\.0\\.1\\\\.*$'), 0) AND ifNull(match(lowerUTF8(`CommandLine`), '(?s)^.*2>&1.*$'), 0)), 1, 0) AS dh_s_impacket_child,
   multiIf((ifNull(lowerUTF8(`Channel`) = 'microsoft-windows-sysmon/operational', 0) AND ifNull(lowerUTF8(`EventCode`) = '3', 0) AND ifNull(lowerUTF8(`Initiated`) = 'true', 0) AND ifNull(CASE WHEN match(`DestinationPort`, '^\\s*[+-]?(?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:[eE][+-]?\\d+)?\\s*$') THEN toFloat64OrNull(replaceRegexpAll(`DestinationPort`, '^\\s+|\\s+$', '')) >= 49152 ELSE `DestinationPort` >= '49152' END, 0)), 1, 0) AS dh_s_source_connection,
-  multiIf((((ifNull(lowerUTF8(`EventCode`) = '1', 0) OR ifNull(lowerUTF8(`EventCode`) = '4688', 0)) AND (ifNull(match(lowerUTF8(`CommandLine`), '(?s)^.*9ba05972-f6a8-11cf-a442-00a0c90a8f39.*$'), 0) OR ifNull(match(lowerUTF8(`CommandLine`), '(?s)^.*c08afd90-f2a1-11d1-8455-00a0c91f3880.*$'), 0) OR ifNull(match(lowerUTF8(`CommandLine`), '(?s)^.*shellwindows.*$'), 0) OR ifNull(match(lowerUTF8(`CommandLine`), '(?s)^.*shellbrowserwindow.*$'), 0) OR ifNull(match(lowerUTF8(`CommandLine`), '(?s)^.*invoke-dcom.*$'), 0))) OR ((ifNull(lowerUTF8(`EventCode`) = '4104', 0) OR ifNull(lowerUTF8(`EventCode`) = '4103', 0)) AND ((ifNull(match(lowerUTF8(`ScriptBlockText`), '(?s)^.*9ba05972-f6a8-11cf-a442-00a0c90a8f39.*$'), 0) OR ifNull(match(lowerUTF8(`ScriptBlockText`), '(?s)^.*c08afd90-f2a1-11d1-8455-00a0c91f3880.*$'), 0) OR ifNull(match(lowerUTF8(`ScriptBlockText`), '(?s)^.*invoke-dcom.*$'), 0)) OR (ifNull(match(lowerUTF8(`Payload`), '(?s)^.*9ba05972-f6a8-11cf-a442-00a0c90a8f39.*$'), 0) OR ifNull(match(lowerUTF8(`Payload`), '(?s)^.*c08afd90-f2a1-11d1-8455-00a0c91f3880.*$'), 0) OR ifNull(match(lowerUTF8(`Payload`), '(?s)^.*invoke-dcom.*$'), 0))))), 1, 0) AS dh_s_source_request
+  multiIf((((ifNull(lowerUTF8(`EventCode`) = '1', 0) OR ifNull(lowerUTF8(`EventCode`) = '4688', 0)) AND (ifNull(match(lowerUTF8(`CommandLine`), '(?s)^.*9ba05972-f6a8-11cf-a442-00a0c90a8f39.*$'), 0) OR ifNull(match(lowerUTF8(`CommandLine`), '(?s)^.*c08afd90-f2a1-11d1-8455-00a0c91f3880.*$'), 0) OR ifNull(match(lowerUTF8(`CommandLine`), '(?s)^.*shellwindows.*$'), 0) OR ifNull(match(lowerUTF8(`CommandLine`), '(?s)^.*shellbrowserwindow.*$'), 0) OR ifNull(match(lowerUTF8(`CommandLine`), '(?s)^.*invoke-dcom.*$'), 0))) OR ((ifNull(lowerUTF8(`EventCode`) = '4104', 0) OR ifNull(lowerUTF8(`EventCode`) = '4103', 0)) AND ((ifNull(match(lowerUTF8(`ScriptBlockText`), '(?s)^.*9ba05972-f6a8-11cf-a442-00a0c90a8f39.*$'), 0) OR ifNull(match(lowerUTF8(`ScriptBlockText`), '(?s)^.*c08afd90-f2a1-11d1-8455-00a0c91f3880.*$'), 0) OR ifNull(match(lowerUTF8(`ScriptBlockText`), '(?s)^.*invoke-dcom.*$'), 0)) OR (ifNull(match(lowerUTF8(`Payload`), '(?s)^.*9ba05972-f6a8-11cf-a442-00a0c90a8f39.*$'), 0) OR ifNull(match(lowerUTF8(`Payload`), '(?s)^.*c08afd90-f2a1-11d1-8455-00a0c91f3880.*$'), 0) OR ifNull(match(lowerUTF8(`Payload`), '(?s)^.*invoke-dcom.*$'), 0))))), 1, 0) AS dh_s_source_request,
+  multiIf((ifNull(match(lowerUTF8(replaceRegexpAll(coalesce(`Computer`, `Hostname`, `host`, ''), '^\\s+|\\s+$', '')), '^\\d{1,3}(\\.\\d{1,3}){3}$'), 0) OR ifNull(match(lowerUTF8(replaceRegexpAll(coalesce(`Computer`, `Hostname`, `host`, ''), '^\\s+|\\s+$', '')), ':'), 0) OR ifNull(match(lowerUTF8(replaceRegexpAll(coalesce(`Computer`, `Hostname`, `host`, ''), '^\\s+|\\s+$', '')), '^\\.'), 0)), lowerUTF8(replaceRegexpAll(coalesce(`Computer`, `Hostname`, `host`, ''), '^\\s+|\\s+$', '')), extract(lowerUTF8(replaceRegexpAll(coalesce(`Computer`, `Hostname`, `host`, ''), '^\\s+|\\s+$', '')), '^[^.]*')) AS dh_host
 FROM `events`
-)
 WHERE dh_s_inbound = 1 OR dh_s_logon = 1 OR dh_s_local_request = 1 OR dh_s_child = 1 OR dh_s_child_4688 = 1 OR dh_s_impacket_child = 1 OR dh_s_source_connection = 1 OR dh_s_source_request = 1
-)
-)
-)
-)
 )
 )
 )
 GROUP BY dh_part
 )
-ARRAY JOIN dh_a AS dh_r, dh_ws AS dh_win, arrayEnumerate(dh_a) AS dh_seq
 )
 )
 )
-GROUP BY dh_hub
-)
-ARRAY JOIN dh_a AS dh_r
 )
 )
-GROUP BY dh_wid, ifNull(dh_k_proc, ''), multiIf(isNull(dh_k_proc), dh_seq, 0)
-)
-ARRAY JOIN dh_a AS dh_r
-)
-GROUP BY dh_wid, ifNull(dh_k_ip, ''), multiIf(isNull(dh_k_ip), dh_seq, 0)
-)
-ARRAY JOIN dh_a AS dh_r
-)
-GROUP BY dh_wid, ifNull(dh_k_tip, ''), multiIf(isNull(dh_k_tip), dh_seq, 0)
-)
-ARRAY JOIN dh_a AS dh_r
-)
-GROUP BY dh_wid, ifNull(dh_k_pid, ''), multiIf(isNull(dh_k_pid), dh_seq, 0)
-)
-ARRAY JOIN dh_a AS dh_r
-)
-GROUP BY dh_wid, ifNull(dh_k_sproc, ''), multiIf(isNull(dh_k_sproc), dh_seq, 0)
-)
-ARRAY JOIN dh_a AS dh_r
-)
-GROUP BY dh_wid, ifNull(dh_k_sproc, ''), multiIf(isNull(dh_k_sproc), dh_seq, 0)
-)
-ARRAY JOIN dh_a AS dh_r
-)
-GROUP BY dh_wid, ifNull(dh_k_pid, ''), multiIf(isNull(dh_k_pid), dh_seq, 0)
-)
-ARRAY JOIN dh_a AS dh_r
-)
-GROUP BY dh_wid, ifNull(dh_k_tip, ''), multiIf(isNull(dh_k_tip), dh_seq, 0)
-)
-ARRAY JOIN dh_a AS dh_r
-)
-GROUP BY dh_wid, ifNull(dh_k_ip, ''), multiIf(isNull(dh_k_ip), dh_seq, 0)
-)
-ARRAY JOIN dh_a AS dh_r
-)
-GROUP BY dh_wid, ifNull(dh_k_proc, ''), multiIf(isNull(dh_k_proc), dh_seq, 0)
-)
-ARRAY JOIN dh_a AS dh_r
-)
-GROUP BY dh_wid, ifNull(dh_k_proc, ''), multiIf(isNull(dh_k_proc), dh_seq, 0)
-)
-ARRAY JOIN dh_a AS dh_r
-)
-GROUP BY dh_wid, ifNull(dh_k_ip, ''), multiIf(isNull(dh_k_ip), dh_seq, 0)
-)
-ARRAY JOIN dh_a AS dh_r
-)
-GROUP BY dh_wid, ifNull(dh_k_tip, ''), multiIf(isNull(dh_k_tip), dh_seq, 0)
-)
-ARRAY JOIN dh_a AS dh_r
-)
-GROUP BY dh_wid, ifNull(dh_k_pid, ''), multiIf(isNull(dh_k_pid), dh_seq, 0)
-)
-ARRAY JOIN dh_a AS dh_r
-)
-GROUP BY dh_wid, ifNull(dh_k_sproc, ''), multiIf(isNull(dh_k_sproc), dh_seq, 0)
-)
-ARRAY JOIN dh_a AS dh_r
-)
-GROUP BY dh_hub
-)
-ARRAY JOIN dh_a AS dh_r
-)
-)
-)
-GROUP BY dh_wid, dh_lab
-)
-ARRAY JOIN dh_a AS dh_r
-)
+ARRAY JOIN dh_a AS dh_r, dh_LF AS dh_lab, arrayEnumerate(dh_a) AS dh_seq, arrayMap(c -> arrayExists((x, l) -> l = c AND tupleElement(x, 18) = 1, dh_a, dh_LF), dh_LF) AS dh_g_inbound, arrayMap(c -> arrayExists((x, l) -> l = c AND tupleElement(x, 19) = 1, dh_a, dh_LF), dh_LF) AS dh_g_logon, arrayMap(c -> arrayExists((x, l) -> l = c AND tupleElement(x, 20) = 1, dh_a, dh_LF), dh_LF) AS dh_g_local_request, arrayMap(c -> arrayExists((x, l) -> l = c AND tupleElement(x, 21) = 1, dh_a, dh_LF), dh_LF) AS dh_g_child, arrayMap(c -> arrayExists((x, l) -> l = c AND tupleElement(x, 22) = 1, dh_a, dh_LF), dh_LF) AS dh_g_child_4688, arrayMap(c -> arrayExists((x, l) -> l = c AND tupleElement(x, 23) = 1, dh_a, dh_LF), dh_LF) AS dh_g_impacket_child, arrayMap(c -> arrayExists((x, l) -> l = c AND tupleElement(x, 24) = 1, dh_a, dh_LF), dh_LF) AS dh_g_source_connection, arrayMap(c -> arrayExists((x, l) -> l = c AND tupleElement(x, 25) = 1, dh_a, dh_LF), dh_LF) AS dh_g_source_request
 )
 WHERE dh_ok_inbound = 1 OR dh_ok_logon = 1 OR dh_ok_local_request = 1 OR dh_ok_child = 1 OR dh_ok_child_4688 = 1 OR dh_ok_impacket_child = 1 OR dh_ok_source_connection = 1 OR dh_ok_source_request = 1
 )
-)
-)
-)
-)
-GROUP BY dh_wid, dh_lab
+GROUP BY dh_part, dh_lab
 HAVING (ifNull((dh_has_inbound = 1), 0) OR ifNull((dh_has_impacket_child = 1), 0) OR ifNull((ifNull((dh_has_local_request = 1), 0) AND ifNull((dh_has_child = 1), 0)), 0) OR ifNull((ifNull((dh_has_local_request = 1), 0) AND ifNull((dh_has_child_4688 = 1), 0)), 0))
-)
-)
-)
-)
-)
-)
-)
-)
-)
-)
-)
 )
 )
 ORDER BY first_time, evidence;
