@@ -91,7 +91,10 @@ SELECT dh_part, arraySort(groupArray(tuple(`dh_t`, `dh_ev`, `EventCode`, `param4
   arrayMap((x, w) -> ifNull(concat(toString(w), '|', tupleElement(x, 12)), ''), dh_a, arrayCumSum(arrayMap((d, i) -> multiIf(i = 1 OR d > 120, 1, 0), arrayDifference(arrayMap(x -> tupleElement(x, 1), dh_a)), arrayEnumerate(dh_a)))) AS dh_K0
 FROM (
 SELECT *,
-  multiIf(ifNull(has(['', '-', '0', 'null', 'n/a', '{00000000-0000-0000-0000-000000000000}'], (multiIf(match((lowerUTF8(replaceRegexpAll((multiIf((dh_s_unreachable = 1), `param1`, NULL)), '^\\s+|\\s+$', ''))), '^0x[0-9a-f]+$'), toString(reinterpretAsUInt64(reverse(unhex(replaceRegexpOne((lowerUTF8(replaceRegexpAll((multiIf((dh_s_unreachable = 1), `param1`, NULL)), '^\\s+|\\s+$', ''))), '^0x', ''))))), multiIf(match((lowerUTF8(replaceRegexpAll((multiIf((dh_s_unreachable = 1), `param1`, NULL)), '^\\s+|\\s+$', ''))), '^[0-9]+$'), replaceRegexpOne((lowerUTF8(replaceRegexpAll((multiIf((dh_s_unreachable = 1), `param1`, NULL)), '^\\s+|\\s+$', ''))), '^0+([0-9])', '\\1'), (lowerUTF8(replaceRegexpAll((multiIf((dh_s_unreachable = 1), `param1`, NULL)), '^\\s+|\\s+$', ''))))))), 0), NULL, (multiIf(match((lowerUTF8(replaceRegexpAll((multiIf((dh_s_unreachable = 1), `param1`, NULL)), '^\\s+|\\s+$', ''))), '^0x[0-9a-f]+$'), toString(reinterpretAsUInt64(reverse(unhex(replaceRegexpOne((lowerUTF8(replaceRegexpAll((multiIf((dh_s_unreachable = 1), `param1`, NULL)), '^\\s+|\\s+$', ''))), '^0x', ''))))), multiIf(match((lowerUTF8(replaceRegexpAll((multiIf((dh_s_unreachable = 1), `param1`, NULL)), '^\\s+|\\s+$', ''))), '^[0-9]+$'), replaceRegexpOne((lowerUTF8(replaceRegexpAll((multiIf((dh_s_unreachable = 1), `param1`, NULL)), '^\\s+|\\s+$', ''))), '^0+([0-9])', '\\1'), (lowerUTF8(replaceRegexpAll((multiIf((dh_s_unreachable = 1), `param1`, NULL)), '^\\s+|\\s+$', ''))))))) AS dh_k_target
+  multiIf(ifNull(has(['', '-', '0', 'null', 'n/a', '{00000000-0000-0000-0000-000000000000}'], (multiIf(match(dh_k_target__0, '^0x[0-9a-f]+$'), toString(reinterpretAsUInt64(reverse(unhex(replaceRegexpOne(dh_k_target__0, '^0x', ''))))), multiIf(match(dh_k_target__0, '^[0-9]+$'), replaceRegexpOne(dh_k_target__0, '^0+([0-9])', '\\1'), dh_k_target__0)))), 0), NULL, (multiIf(match(dh_k_target__0, '^0x[0-9a-f]+$'), toString(reinterpretAsUInt64(reverse(unhex(replaceRegexpOne(dh_k_target__0, '^0x', ''))))), multiIf(match(dh_k_target__0, '^[0-9]+$'), replaceRegexpOne(dh_k_target__0, '^0+([0-9])', '\\1'), dh_k_target__0)))) AS dh_k_target
+FROM (
+SELECT *,
+  lowerUTF8(replaceRegexpAll((multiIf((dh_s_unreachable = 1), `param1`, NULL)), '^\\s+|\\s+$', '')) AS dh_k_target__0
 FROM (
 SELECT *,
   dh_host AS dh_part,
@@ -103,6 +106,7 @@ SELECT `_time`, `EventCode`, `param4`, `Computer`, `Hostname`, `host`, `Channel`
   multiIf((ifNull(match(lowerUTF8(replaceRegexpAll(coalesce(`Computer`, `Hostname`, `host`, ''), '^\\s+|\\s+$', '')), '^\\d{1,3}(\\.\\d{1,3}){3}$'), 0) OR ifNull(match(lowerUTF8(replaceRegexpAll(coalesce(`Computer`, `Hostname`, `host`, ''), '^\\s+|\\s+$', '')), ':'), 0) OR ifNull(match(lowerUTF8(replaceRegexpAll(coalesce(`Computer`, `Hostname`, `host`, ''), '^\\s+|\\s+$', '')), '^\\.'), 0)), lowerUTF8(replaceRegexpAll(coalesce(`Computer`, `Hostname`, `host`, ''), '^\\s+|\\s+$', '')), extract(lowerUTF8(replaceRegexpAll(coalesce(`Computer`, `Hostname`, `host`, ''), '^\\s+|\\s+$', '')), '^[^.]*')) AS dh_host
 FROM `events`
 WHERE dh_s_unreachable = 1
+)
 )
 )
 )
