@@ -133,6 +133,8 @@ async function main() {
   // Files: scan re-reads everything for each question.
   const scanSeed = best(["scan", inputDir, "-r", "seed", "-f", "csv", "-q"], Math.min(repeat, 2));
   row("scan -r seed (files)", scanSeed, `${fmt(mb / scanSeed.seconds, 1)} MB/s`);
+  const scanDcom = best(["scan", inputDir, "-r", "dcom", "-f", "csv", "-q"], 1);
+  row("scan -r dcom (files: the sequence rules)", scanDcom, `${fmt(mb / scanDcom.seconds, 1)} MB/s`);
   const scanAll = best(["scan", inputDir, "-r", "all", "-f", "csv", "-q"], 1);
   row("scan -r all (files: seed + dcom pack)", scanAll, `${fmt(mb / scanAll.seconds, 1)} MB/s`);
 
@@ -152,6 +154,12 @@ async function main() {
     qDuck,
     `${fmt(scanSeed.seconds / qDuck.seconds, 1)}x faster than files`,
   );
+  const dDuck = best(["scan", "--engine", `duckdb:${duck}`, "-r", "dcom", "-f", "csv", "-q"]);
+  row(
+    "scan --engine duckdb -r dcom",
+    dDuck,
+    `${fmt(scanDcom.seconds / dDuck.seconds, 1)}x faster than files`,
+  );
 
   if (withClickHouse) {
     const cluster = await startCluster(3, "dcom");
@@ -168,6 +176,12 @@ async function main() {
         "scan --engine clickhouse -r seed (3 nodes)",
         qCh,
         `${fmt(scanSeed.seconds / qCh.seconds, 1)}x faster than files`,
+      );
+      const dCh = best(["scan", "--engine", url, "--cluster", "dcom", "-r", "dcom", "-f", "csv", "-q"]);
+      row(
+        "scan --engine clickhouse -r dcom (3 nodes)",
+        dCh,
+        `${fmt(scanDcom.seconds / dCh.seconds, 1)}x faster than files`,
       );
     } finally {
       await cluster.stop();

@@ -39,7 +39,7 @@ export const loadSpec: CommandSpec = {
     ...engineOptionHelp,
     resume: "skip the files a previous load finished and continue a file after its last stored batch",
     "no-raw": "do not store _raw (the event XML): smaller, faster; bare-term searches then fail",
-    "batch-rows": "events per insert (default 2000)",
+    "batch-rows": "events per insert (default 20000; a batch is also cut at 8 MB of encoded rows)",
     ...fieldViewOptionHelp,
     threads: "EVTX parsing worker threads (default 0)",
     strict: "stop at the first problem with the input",

@@ -37,25 +37,23 @@ const COLUMNS: [string, string][] = [
   ["_ver", "UInt32"],
 ];
 
+const js = (v: string | null): string => (v === null ? "null" : JSON.stringify(v));
+const COMMON_KEYS = COMMON_FIELDS.map((c) => `,${JSON.stringify(c)}:`);
+
+/** One row as a JSONEachRow line (one flat string, no intermediate object). */
 export function clickhouseRowJson(r: LoadRow): string {
-  const o: Record<string, unknown> = { _time: r.time };
-  COMMON_FIELDS.forEach((c, i) => {
-    o[c] = r.common[i];
-  });
-  o._names = r.fields.map((f) => f[0]);
-  o._values = r.fields.map((f) => f[1]);
-  o._raw = r.raw;
-  o._file = r.file;
-  o._offset = r.offset;
-  o._record_id = r.recordId;
-  o._channel = r.channel;
-  o._computer = r.computer;
-  o._key = r.key;
-  o._host_key = r.hostKey;
-  o._ts = r.ts;
+  const p: string[] = ['{"_time":', js(r.time)];
+  for (let i = 0; i < COMMON_KEYS.length; i++) p.push(COMMON_KEYS[i], js(r.common[i]));
+  p.push(',"_names":[');
+  for (let i = 0; i < r.fields.length; i++) p.push(i ? "," : "", JSON.stringify(r.fields[i][0]));
+  p.push('],"_values":[');
+  for (let i = 0; i < r.fields.length; i++) p.push(i ? "," : "", JSON.stringify(r.fields[i][1]));
+  p.push('],"_raw":', js(r.raw), ',"_file":', js(r.file), ',"_offset":', js(r.offset));
+  p.push(',"_record_id":', js(r.recordId), ',"_channel":', js(r.channel), ',"_computer":', js(r.computer));
+  p.push(',"_key":', js(r.key), ',"_host_key":', js(r.hostKey), `,"_ts":${r.ts}`);
   // ReplacingMergeTree keeps the highest version: the copy read first wins, as in a file scan.
-  o._ver = 4294967295 - Math.min(r.seq, 4294967295);
-  return JSON.stringify(o);
+  p.push(`,"_ver":${4294967295 - Math.min(r.seq, 4294967295)}}`);
+  return p.join("");
 }
 
 export class ClickHouseEngine implements Engine {
@@ -82,7 +80,7 @@ export class ClickHouseEngine implements Engine {
   async exec(
     node: string,
     sql: string,
-    body?: string,
+    body?: string | Buffer,
     settings: Record<string, string> = {},
   ): Promise<string> {
     const params = new URLSearchParams({ database: this.db, ...settings });
@@ -185,8 +183,12 @@ export class ClickHouseEngine implements Engine {
     return meta;
   }
 
-  async insert(rows: LoadRow[]): Promise<void> {
-    const body = `${rows.map(clickhouseRowJson).join("\n")}\n`;
+  encode(row: LoadRow): string {
+    return clickhouseRowJson(row);
+  }
+
+  async insert(pieces: Buffer[]): Promise<void> {
+    const body = Buffer.concat(pieces);
     await this.exec(this.nodes[0], "INSERT INTO events FORMAT JSONEachRow", body, {
       insert_distributed_sync: "1",
       input_format_skip_unknown_fields: "0",

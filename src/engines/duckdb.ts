@@ -6,8 +6,7 @@
  * MAP(VARCHAR, VARCHAR). Duplicates (same `_key`) are removed after the load, keeping the copy read
  * first. The memory limit keeps `load` bounded at any input size (DuckDB spills to disk).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
@@ -32,25 +31,22 @@ const COLUMNS: [string, string][] = [
   ["_seq", "BIGINT"],
 ];
 
+const js = (v: string | null): string => (v === null ? "null" : JSON.stringify(v));
+const COMMON_KEYS = COMMON_FIELDS.map((c) => `,${JSON.stringify(c)}:`);
+
+/** One row as the NDJSON line `read_json` takes (one flat string, no intermediate object). */
 export function duckdbRowJson(r: LoadRow): string {
-  const o: Record<string, unknown> = { _time: r.time };
-  COMMON_FIELDS.forEach((c, i) => {
-    o[c] = r.common[i];
-  });
-  const f: Record<string, string> = {};
-  for (const [k, v] of r.fields) f[k] = v;
-  o._fields = f;
-  o._raw = r.raw;
-  o._file = r.file;
-  o._offset = r.offset;
-  o._record_id = r.recordId;
-  o._channel = r.channel;
-  o._computer = r.computer;
-  o._key = r.key;
-  o._host_key = r.hostKey;
-  o._ts = r.ts;
-  o._seq = r.seq;
-  return JSON.stringify(o);
+  const p: string[] = ['{"_time":', js(r.time)];
+  for (let i = 0; i < COMMON_KEYS.length; i++) p.push(COMMON_KEYS[i], js(r.common[i]));
+  p.push(',"_fields":{');
+  for (let i = 0; i < r.fields.length; i++) {
+    const [k, v] = r.fields[i];
+    p.push(i ? "," : "", JSON.stringify(k), ":", JSON.stringify(v));
+  }
+  p.push('},"_raw":', js(r.raw), ',"_file":', js(r.file), ',"_offset":', js(r.offset));
+  p.push(',"_record_id":', js(r.recordId), ',"_channel":', js(r.channel), ',"_computer":', js(r.computer));
+  p.push(',"_key":', js(r.key), ',"_host_key":', js(r.hostKey), `,"_ts":${r.ts},"_seq":${r.seq}}`);
+  return p.join("");
 }
 
 export class DuckDbEngine implements Engine {
@@ -117,27 +113,18 @@ export class DuckDbEngine implements Engine {
     return meta;
   }
 
-  async insert(rows: LoadRow[]): Promise<void> {
+  encode(row: LoadRow): string {
+    return duckdbRowJson(row);
+  }
+
+  async insert(pieces: Buffer[]): Promise<void> {
     this.tmp ??= mkdtempSync(path.join(tmpdir(), "dcomhunt-load-"));
     const file = path.join(this.tmp, `batch-${this.batchNo++}.ndjson`);
-    // Written in pieces of ~1 MB: no batch-sized string or buffer is ever held.
-    const fh = await open(file, "w");
+    const fd = openSync(file, "w");
     try {
-      let piece: string[] = [];
-      let size = 0;
-      for (const r of rows) {
-        const line = duckdbRowJson(r);
-        piece.push(line);
-        size += line.length;
-        if (size >= 1048576) {
-          await fh.write(`${piece.join("\n")}\n`);
-          piece = [];
-          size = 0;
-        }
-      }
-      if (piece.length) await fh.write(`${piece.join("\n")}\n`);
+      for (const p of pieces) writeSync(fd, p);
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
     const spec = COLUMNS.map(([n, t]) => `${`'${n.replace(/'/g, "''")}'`}: '${t}'`).join(", ");
     try {

@@ -14,7 +14,7 @@
 import { statSync } from "node:fs";
 import { type FieldViewOptions, toSplunkEvent } from "../events/fields.js";
 import { expandInputs, type InputStats, newInputStats, readInputs } from "../readers/index.js";
-import { fieldViewKey, type LoadRow, loadRow, SCHEMA_VERSION, type TableMeta } from "./schema.js";
+import { fieldViewKey, loadRow, SCHEMA_VERSION, type TableMeta } from "./schema.js";
 import { type Engine, EngineError, type LedgerEntry } from "./types.js";
 
 export interface LoadOptions {
@@ -22,7 +22,7 @@ export interface LoadOptions {
   /** Store `_raw` (the event XML) for bare-term searches (default true). */
   raw?: boolean;
   resume?: boolean;
-  /** Rows per batch (default 2000) and a cap on a batch's approximate size in bytes (default 4 MB). */
+  /** Rows per batch (default 20000) and a cap on a batch's encoded size in bytes (default 8 MB). */
   batchRows?: number;
   batchBytes?: number;
   /** Attempts per batch (default 4: the first and 3 retries). */
@@ -66,6 +66,9 @@ export interface LoadResult {
   failure?: LoadFailure;
 }
 
+/** Bytes per piece of a batch. */
+const PIECE = 256 * 1024;
+
 class BatchFailed extends Error {
   constructor(readonly failure: LoadFailure) {
     super(failure.reason);
@@ -91,8 +94,8 @@ export async function loadInto(engine: Engine, inputs: string[], opts: LoadOptio
   await engine.prepareLoad(meta);
   const ledger = opts.resume ? await engine.ledger() : new Map<string, LedgerEntry>();
   const stats = opts.stats ?? newInputStats();
-  const batchRows = opts.batchRows ?? 2000;
-  const batchBytes = opts.batchBytes ?? 4 * 1048576;
+  const batchRows = opts.batchRows ?? 20000;
+  const batchBytes = opts.batchBytes ?? 8 * 1048576;
   const attempts = opts.attempts ?? 4;
   const retryDelay = opts.retryDelayMs ?? 500;
 
@@ -101,7 +104,7 @@ export async function loadInto(engine: Engine, inputs: string[], opts: LoadOptio
   let events = 0;
   let failure: LoadFailure | undefined;
 
-  const send = async (rows: LoadRow[], file: string, from: number, to: number): Promise<void> => {
+  const send = async (rows: Buffer[], file: string, from: number, to: number): Promise<void> => {
     let last: unknown;
     for (let i = 0; i < attempts; i++) {
       if (i > 0) {
@@ -160,23 +163,44 @@ export async function loadInto(engine: Engine, inputs: string[], opts: LoadOptio
     files.push(fl);
 
     let n = 0; // records read from this file
-    let batch: LoadRow[] = [];
+    // The batch: encoded rows written into byte pieces of 256 KB (off the JS heap).
+    let batch: Buffer[] = [];
+    let rows = 0;
     let bytes = 0;
+    let buf = Buffer.allocUnsafe(PIECE);
+    let at = 0;
+    const seal = (need = 0) => {
+      if (at > 0) {
+        batch.push(buf.subarray(0, at));
+        bytes += at;
+      }
+      buf = Buffer.allocUnsafe(Math.max(PIECE, need));
+      at = 0;
+    };
+    const put = (line: string) => {
+      // A UTF-16 unit is at most 3 bytes of UTF-8; +1 for the newline.
+      if (at + line.length * 3 + 1 > buf.length) seal(line.length * 3 + 1);
+      at += buf.write(line, at);
+      buf[at++] = 10;
+    };
     let batchFrom = skip + 1;
     let pending: Promise<void> | undefined;
     const flush = async () => {
+      if (at > 0) seal();
       if (pending) await pending;
       pending = undefined;
       if (!batch.length) return;
-      const rows = batch;
+      const pieces = batch;
+      const count = rows;
       const from = batchFrom;
       const to = n;
       batch = [];
+      rows = 0;
       bytes = 0;
       batchFrom = n + 1;
-      pending = send(rows, file, from, to).then(async () => {
-        fl.events += rows.length;
-        events += rows.length;
+      pending = send(pieces, file, from, to).then(async () => {
+        fl.events += count;
+        events += count;
         if (file !== "-") await engine.record({ file, size, mtimeMs, records: to, done: false });
       });
       // A rejection is observed by the next flush (or the end of the file).
@@ -191,10 +215,10 @@ export async function loadInto(engine: Engine, inputs: string[], opts: LoadOptio
       })) {
         n++;
         if (n <= skip) continue;
-        const row = loadRow(ev, toSplunkEvent(ev, opts.fieldView), raw, seq++);
-        batch.push(row);
-        bytes += 600 + (row.raw?.length ?? 0) * 2;
-        if (batch.length >= batchRows || bytes >= batchBytes) await flush();
+        const line = engine.encode(loadRow(ev, toSplunkEvent(ev, opts.fieldView), raw, seq++));
+        put(line);
+        rows++;
+        if (rows >= batchRows || bytes + at >= batchBytes) await flush();
       }
       await flush();
       if (pending) await pending;

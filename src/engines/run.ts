@@ -9,7 +9,8 @@ import type { LoadedRule } from "../rules/loader.js";
 import type { RunResult, RunSink } from "../rules/run.js";
 import { DuckDbEngine } from "./duckdb.js";
 import { fieldViewKey } from "./schema.js";
-import { countSql, engineQuery, type TimeRange, toResultRow } from "./sql.js";
+import { runSequenceRulesInEngine } from "./sequence.js";
+import { countSql, engineQuery, storedFields, type TimeRange, toResultRow } from "./sql.js";
 import { type Engine, EngineError } from "./types.js";
 
 export interface EngineRunOptions {
@@ -19,6 +20,8 @@ export interface EngineRunOptions {
   onSkip?: (rule: LoadedRule, reason: string) => void;
   /** Fail on a rule outside the exportable subset (ad-hoc search) instead of skipping it. */
   strictSubset?: boolean;
+  /** An evidence record a sequence query named that the table does not hold. */
+  onMissing?: (rule: LoadedRule, evidenceId: string) => void;
 }
 
 export interface EngineRunResult extends RunResult {
@@ -45,12 +48,7 @@ export async function runRulesInEngine(
   const rowsPerRule = new Map<string, number>(rules.map((r) => [r.id, 0]));
   const skipped: { rule: LoadedRule; reason: string }[] = [];
   for (const rule of rules) {
-    if (rule.search === undefined) {
-      const reason = "sequence rules do not run in an engine yet (their SQL compiler is issue 11)";
-      skipped.push({ rule, reason });
-      opts.onSkip?.(rule, reason);
-      continue;
-    }
+    if (rule.search === undefined) continue;
     let q: ReturnType<typeof engineQuery>;
     try {
       q = engineQuery(rule, engine.dialect, engine.table, opts.range, meta.raw);
@@ -61,19 +59,26 @@ export async function runRulesInEngine(
       continue;
     }
     const res = await engine.query(q.sql);
-    const fieldsAt = res.columns.indexOf("__p_fields");
-    const namesAt = res.columns.indexOf("__p_names");
-    const valuesAt = res.columns.indexOf("__p_values");
     for (const r of res.rows) {
-      let map: [string, string][] | undefined;
-      if (fieldsAt >= 0) map = DuckDbEngine.mapEntries(r[fieldsAt]);
-      else if (namesAt >= 0 && valuesAt >= 0) {
-        const names = r[namesAt] as string[];
-        const values = r[valuesAt] as string[];
-        map = names.map((n, i) => [n, values[i]]);
-      }
+      const map = storedFields(res.columns, r, DuckDbEngine.mapEntries);
       rowsPerRule.set(rule.id, (rowsPerRule.get(rule.id) ?? 0) + 1);
       await sink.row(rule, toResultRow(q, res.columns, r, map), q.columns);
+    }
+  }
+  const sequences = rules.filter((r) => r.search === undefined);
+  if (sequences.length) {
+    const seq = await runSequenceRulesInEngine(engine, sequences, {
+      fieldView: opts.fieldView,
+      range: opts.range,
+      raw: meta.raw,
+      mapEntries: DuckDbEngine.mapEntries,
+      onSkip: opts.onSkip,
+      onMissing: opts.onMissing,
+    });
+    skipped.push(...seq.skipped);
+    for (const { rule, alert } of seq.alerts) {
+      rowsPerRule.set(rule.id, (rowsPerRule.get(rule.id) ?? 0) + 1);
+      await sink.alert(rule, alert);
     }
   }
   const events = await eventsInRange(engine, opts.range);

@@ -25,6 +25,7 @@ const P = {
   fields: "__p_fields",
   names: "__p_names",
   values: "__p_values",
+  epoch: "__p_epoch",
 } as const;
 const P_SET: ReadonlySet<string> = new Set(Object.values(P));
 
@@ -36,7 +37,7 @@ export interface TimeRange {
 }
 
 export interface EngineQuery {
-  rule: LoadedRule;
+  rule?: LoadedRule;
   sql: string;
   /** The rule keeps every field (no `table`): rows rebuild the whole field view. */
   star: boolean;
@@ -44,7 +45,7 @@ export interface EngineQuery {
 }
 
 /** The stored column or `_fields` entry of a field, as an expression. */
-function fieldExpr(dialect: SqlDialect, name: string): string {
+export function fieldExpr(dialect: SqlDialect, name: string): string {
   const d = SQL_DIALECTS[dialect];
   if (COMMON_SET.has(name) || name === "_raw" || name === "_time") return d.id(name);
   if (dialect === "duckdb") return `"_fields"[${d.str(name)}]`;
@@ -57,7 +58,7 @@ function timeLiteral(dialect: SqlDialect, epoch: number): string {
 }
 
 /** `WHERE` for --since/--until ("" when neither). */
-function rangeFilter(dialect: SqlDialect, range: TimeRange): string {
+export function rangeFilter(dialect: SqlDialect, range: TimeRange): string {
   const t = SQL_DIALECTS[dialect].id("_time");
   const where: string[] = [];
   if (range.since !== undefined) where.push(`${t} >= ${timeLiteral(dialect, range.since)}`);
@@ -162,7 +163,7 @@ export function toResultRow(
 ): ResultRow {
   const get = (name: string) => row[columns.indexOf(name)];
   const fields = new Map<string, FieldValue | number>();
-  const time = epochOf(get("_time"));
+  const time = columns.includes(P.epoch) ? epochOf(get(P.epoch)) : epochOf(get("_time"));
   if (q.star) {
     for (const c of COMMON_FIELDS) {
       const v = textOf(get(c));
@@ -211,3 +212,52 @@ export function toResultRow(
 }
 
 export const PROVENANCE_ALIASES = P;
+
+/**
+ * Whole events of the table chosen by `where` (an SQL condition over the stored columns), as
+ * engineQuery gives a `*` rule's rows: every field, `_raw` when loaded, provenance.
+ */
+export function wholeEventsQuery(
+  dialect: SqlDialect,
+  table: string,
+  where: string,
+  raw: boolean,
+): EngineQuery {
+  const d = SQL_DIALECTS[dialect];
+  const cols = ["_time", ...COMMON_FIELDS].map((c) => `${fieldExpr(dialect, c)} AS ${d.id(c)}`);
+  // DuckDB hands TIMESTAMPTZ over as a Date (milliseconds): the epoch keeps the microseconds.
+  if (dialect === "duckdb") cols.push(`epoch(${d.id("_time")}) AS ${d.id(P.epoch)}`);
+  cols.push(
+    raw
+      ? `${d.id("_raw")} AS ${d.id("_raw")}`
+      : `CAST(NULL AS ${dialect === "duckdb" ? "VARCHAR" : "Nullable(String)"}) AS ${d.id("_raw")}`,
+    `${d.id("_file")} AS ${d.id(P.file)}`,
+    `${d.id("_offset")} AS ${d.id(P.offset)}`,
+    `${d.id("_record_id")} AS ${d.id(P.recordId)}`,
+    `${d.id("_channel")} AS ${d.id(P.channel)}`,
+    `${d.id("_computer")} AS ${d.id(P.computer)}`,
+  );
+  if (dialect === "duckdb") cols.push(`${d.id("_fields")} AS ${d.id(P.fields)}`);
+  else cols.push(`${d.id("_names")} AS ${d.id(P.names)}`, `${d.id("_values")} AS ${d.id(P.values)}`);
+  return {
+    sql: `SELECT ${cols.join(", ")} FROM ${d.id(table)} WHERE ${where}`,
+    star: true,
+    columns: undefined,
+  };
+}
+
+/** The `_fields` entries of an engine row (DuckDB MAP, ClickHouse names/values arrays). */
+export function storedFields(
+  columns: string[],
+  row: unknown[],
+  mapEntries: (v: unknown) => [string, string][],
+): [string, string][] | undefined {
+  const fieldsAt = columns.indexOf(P.fields);
+  if (fieldsAt >= 0) return mapEntries(row[fieldsAt]);
+  const namesAt = columns.indexOf(P.names);
+  const valuesAt = columns.indexOf(P.values);
+  if (namesAt < 0 || valuesAt < 0) return undefined;
+  const names = row[namesAt] as string[];
+  const values = row[valuesAt] as string[];
+  return names.map((n, i) => [n, values[i]]);
+}

@@ -32,8 +32,13 @@ export interface Engine {
   prepareLoad(meta: TableMeta): Promise<void>;
   /** The metadata of the loaded table, or undefined when nothing was ever loaded. */
   readMeta(): Promise<TableMeta | undefined>;
-  /** Write one batch; throws when (some of) it may not be stored. Rows may be retried as a whole. */
-  insert(rows: LoadRow[]): Promise<void>;
+  /** One row as the line the engine ingests (JSON), built as soon as the event is read. */
+  encode(row: LoadRow): string;
+  /**
+   * Write one batch: encoded rows, one per line, in pieces of bytes (off the JS heap: the strings of an
+   * event die young). Throws when (some of) it may not be stored; retried as a whole.
+   */
+  insert(pieces: Buffer[]): Promise<void>;
   ledger(): Promise<Map<string, LedgerEntry>>;
   record(entry: LedgerEntry): Promise<void>;
   /** Remove the copies of events loaded more than once; returns the rows removed when known. */

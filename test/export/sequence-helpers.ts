@@ -6,7 +6,7 @@
 import { writeFileSync } from "node:fs";
 import { type Alert, runSequenceRules, type SequenceRule } from "../../src/correlate/index.js";
 import type { ClickHouseEngine } from "../../src/engines/clickhouse.js";
-import { COMMON_FIELDS, type LoadRow, loadRow, SCHEMA_VERSION } from "../../src/engines/schema.js";
+import { COMMON_FIELDS, loadRow, SCHEMA_VERSION } from "../../src/engines/schema.js";
 import { defaultFieldViewOptions, type SplunkEvent, toSplunkEvent } from "../../src/events/fields.js";
 import type { WinEvent } from "../../src/events/model.js";
 import type { LoadedRule } from "../../src/rules/loader.js";
@@ -188,10 +188,10 @@ export async function loadIntoClickHouse(
 ): Promise<number> {
   const { tz: _tz, ...fieldView } = view;
   await engine.prepareLoad({ schema: SCHEMA_VERSION, fieldView, raw: false });
-  let batch: LoadRow[] = [];
+  let batch: Buffer[] = [];
   let seq = 0;
   // Like `load`: a batch whose connection broke is sent again; duplicates are removed at the end.
-  const send = async (rows: LoadRow[]) => {
+  const send = async (rows: Buffer[]) => {
     for (let attempt = 1; ; attempt++) {
       try {
         return await engine.insert(rows);
@@ -204,7 +204,7 @@ export async function loadIntoClickHouse(
   for (const ev of events) {
     const row = loadRow(ev, toSplunkEvent(ev, view), false, seq++);
     if (fields) row.fields = row.fields.filter(([name]) => fields.has(name));
-    batch.push(row);
+    batch.push(Buffer.from(`${engine.encode(row)}\n`));
     if (batch.length === 2000) {
       await send(batch);
       batch = [];
