@@ -6,12 +6,12 @@
 import { hostname } from "node:os";
 import { type AlertOutput, ndjsonOutput, webhookOutput } from "../alerts/outputs.js";
 import { type Cluster, type ClusterOptions, openCluster } from "../ingest/cluster.js";
-import { startHeapGuard } from "../ingest/heap.js";
 import { Metrics } from "../ingest/metrics.js";
 import { startServer } from "../ingest/server.js";
 import { ClusterWorker } from "../ingest/worker.js";
 import { selectRules } from "../rules/loader.js";
 import { type CompiledRule, compileRules, type RunOptions } from "../rules/run.js";
+import { startHeapGuard } from "../runtime/heap.js";
 import {
   type Command,
   type CommandSpec,
