@@ -75,7 +75,7 @@ export const convertCommand: Command = async (argv) => {
     process.stdout.write(helpText(convertSpec));
     return EXIT_OK;
   }
-  startHeapGuard(HEAP_GUARD_BYTES);
+  startHeapGuard(HEAP_GUARD_BYTES, 500);
   const format = choiceOpt(args.values, "format", ["ndjson", "xml", "csv"] as const, "ndjson", "convert");
   const view = fieldViewFromArgs(args.values, "convert");
   if (args.positionals.length === 0)

@@ -258,7 +258,7 @@ async function execute(
 ): Promise<number> {
   const startedAt = new Date();
   // Bounded memory over large inputs: V8 would let garbage grow for hundreds of MB (runtime/heap.ts).
-  startHeapGuard(HEAP_GUARD_BYTES);
+  startHeapGuard(HEAP_GUARD_BYTES, 500);
   const values = args.values;
   const format = choiceOpt(
     values,

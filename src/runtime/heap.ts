@@ -15,8 +15,8 @@
 import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
 
-/** The threshold `scan`, `search` and `convert` use (serve's is its `--max-heap`, same default). */
-export const HEAP_GUARD_BYTES = 160 * 1048576;
+/** The threshold `scan`, `search` and `convert` use, checked every 500 ms (serve: its `--max-heap`, 160 MB). */
+export const HEAP_GUARD_BYTES = 128 * 1048576;
 
 export interface HeapGuard {
   /** Full collections forced so far. */
