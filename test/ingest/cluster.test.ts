@@ -389,6 +389,12 @@ test("cluster: kill -9 of a worker, nats-server and the ingest node during a rep
       );
     }
   }
-  assert.deepEqual({ missing, extra }, { missing: [], extra: [] });
+  // Every expected alert must be there (no loss). Extra alerts are reported, not failed: with some kill
+  // schedules (DCOMHUNT_KILL_SEED=259174) a correlation partition's rebuild gives the same incidents a
+  // second time under other ids, their evidence listing each record twice (issue 13, open: not yet
+  // diagnosed). The issue asks to report duplicates and fail on any loss.
+  if (extra.length > 0)
+    console.log(`# seed ${seed}: ${extra.length} extra alerts (duplicate incidents after a rebuild)`);
+  assert.deepEqual(missing, [], "expected alerts missing from the gathered store");
   assert.equal(ids.length, unique.size, "the gathered store holds each alert once");
 });
