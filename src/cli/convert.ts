@@ -14,7 +14,7 @@ import { renderEventXml } from "../events/xml.js";
 import { newInputStats, readInputs } from "../readers/index.js";
 import { csvLine } from "../report/csv.js";
 import { formatQuietIssues, formatSummary } from "../report/summary.js";
-import { HEAP_GUARD_BYTES, startHeapGuard } from "../runtime/heap.js";
+import { ensureHeapGuard } from "../runtime/heap.js";
 import { formatTimeIso } from "../spl/index.js";
 import {
   type Command,
@@ -75,7 +75,7 @@ export const convertCommand: Command = async (argv) => {
     process.stdout.write(helpText(convertSpec));
     return EXIT_OK;
   }
-  startHeapGuard(HEAP_GUARD_BYTES, 500);
+  ensureHeapGuard();
   const format = choiceOpt(args.values, "format", ["ndjson", "xml", "csv"] as const, "ndjson", "convert");
   const view = fieldViewFromArgs(args.values, "convert");
   if (args.positionals.length === 0)

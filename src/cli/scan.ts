@@ -18,7 +18,7 @@ import { buildRunRecord, describeInputs, type InputRecord } from "../report/run-
 import { formatQuietIssues, formatSummary } from "../report/summary.js";
 import { type LoadedRule, type RuleChecks, type RuleProblem, selectRules } from "../rules/loader.js";
 import { compileRules, type RunOptions, type RunResult, runRules } from "../rules/run.js";
-import { HEAP_GUARD_BYTES, startHeapGuard } from "../runtime/heap.js";
+import { ensureHeapGuard } from "../runtime/heap.js";
 import { loadSigmaPlaceholders } from "../sigma/placeholders.js";
 import { compileSearchExpression, loadMacros, parseSpl, SplError } from "../spl/index.js";
 import {
@@ -258,7 +258,7 @@ async function execute(
 ): Promise<number> {
   const startedAt = new Date();
   // Bounded memory over large inputs: V8 would let garbage grow for hundreds of MB (runtime/heap.ts).
-  startHeapGuard(HEAP_GUARD_BYTES, 500);
+  ensureHeapGuard();
   const values = args.values;
   const format = choiceOpt(
     values,

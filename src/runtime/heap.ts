@@ -52,3 +52,14 @@ export function startHeapGuard(limitBytes: number, everyMs = 1000): HeapGuard {
     stop: () => clearInterval(timer),
   };
 }
+
+let processGuard: HeapGuard | undefined;
+
+/**
+ * The one guard of the process for `scan`, `search` and `convert` (started at their first run: commands
+ * run in-process, by tests or a caller, never stack up timers).
+ */
+export function ensureHeapGuard(): HeapGuard {
+  processGuard ??= startHeapGuard(HEAP_GUARD_BYTES, 500);
+  return processGuard;
+}

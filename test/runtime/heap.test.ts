@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startHeapGuard } from "../../src/runtime/heap.js";
+import { ensureHeapGuard, startHeapGuard } from "../../src/runtime/heap.js";
 
 test("heap guard: a full collection past the threshold, then the threshold is twice the live heap", async () => {
   // A threshold of 1 byte is always passed: the guard must collect and then raise its threshold.
@@ -25,4 +25,8 @@ test("heap guard: below the threshold nothing is collected", async () => {
   } finally {
     guard.stop();
   }
+});
+
+test("heap guard: scan, search and convert share one guard per process", () => {
+  assert.equal(ensureHeapGuard(), ensureHeapGuard());
 });
