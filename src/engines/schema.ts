@@ -19,37 +19,18 @@
  * the flat table, as for exported SQL.
  * Queries see this table through a projection that turns `_fields` back into columns (engines/sql.ts).
  */
-import type { FieldValue, FieldViewOptions, SplunkEvent } from "../events/fields.js";
+import {
+  type FieldValue,
+  type FieldViewOptions,
+  type SplunkEvent,
+  SYSTEM_VIEW_FIELDS,
+} from "../events/fields.js";
 import type { WinEvent } from "../events/model.js";
 
 export const SCHEMA_VERSION = 1;
 
 /** Fields set by the field view before any other, in its order (toSplunkEvent). */
-export const COMMON_FIELDS = [
-  "index",
-  "sourcetype",
-  "source",
-  "host",
-  "EventCode",
-  "EventID",
-  "Name",
-  "Guid",
-  "Qualifiers",
-  "Version",
-  "Level",
-  "Task",
-  "Opcode",
-  "Keywords",
-  "SystemTime",
-  "EventRecordID",
-  "ActivityID",
-  "RelatedActivityID",
-  "ProcessID",
-  "ThreadID",
-  "Channel",
-  "Computer",
-  "UserID",
-] as const;
+export const COMMON_FIELDS = SYSTEM_VIEW_FIELDS;
 
 export const COMMON_SET: ReadonlySet<string> = new Set(COMMON_FIELDS);
 

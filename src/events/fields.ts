@@ -141,13 +141,8 @@ function add(fields: Map<string, FieldValue>, name: string, value: string): void
   else fields.set(name, [prev, value]);
 }
 
-/**
- * Every field name toSplunkEvent can give from something other than EventData `<Data Name>` items
- * (metadata, System, CIM aliases; names starting with `_` are outside the map). A field with any
- * other name comes from EventData, UserData, RenderingInfo or a reader's `extra` only: the push-down
- * may read it from the EventData values when the record has nothing else (spl/planner.ts).
- */
-export const NON_DATA_FIELDS: ReadonlySet<string> = new Set([
+/** Fields toSplunkEvent sets before any other, in its order (metadata and System). */
+export const SYSTEM_VIEW_FIELDS = [
   "index",
   "sourcetype",
   "source",
@@ -171,6 +166,16 @@ export const NON_DATA_FIELDS: ReadonlySet<string> = new Set([
   "Channel",
   "Computer",
   "UserID",
+] as const;
+
+/**
+ * Every field name toSplunkEvent can give from something other than EventData `<Data Name>` items
+ * (metadata, System, CIM aliases; names starting with `_` are outside the map). A field with any
+ * other name comes from EventData, UserData, RenderingInfo or a reader's `extra` only: the push-down
+ * may read it from the EventData values when the record has nothing else (spl/planner.ts).
+ */
+export const NON_DATA_FIELDS: ReadonlySet<string> = new Set([
+  ...SYSTEM_VIEW_FIELDS,
   "signature_id",
   "dvc",
   "user_id",
